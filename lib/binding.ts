@@ -1,0 +1,74 @@
+// The ONLY file that loads the native addon. Everything else in lib/ receives a
+// NativeBinding as a parameter, so a test can hand it a fake.
+import * as path from 'node:path';
+
+import { UvscopeError } from './errors.js';
+
+/** What the running Node and libuv offer. */
+export interface RuntimeInfo {
+  /** `uv_version_string()` of the libuv inside this Node. */
+  uvVersion: string;
+  /** `uv_version()`: 0xMMmmpp. */
+  uvVersionHex: number;
+  /** The Node-API version the addon was built for. */
+  napiVersion: number;
+  /** Whether `uv_metrics_info` (libuv >= 1.45) exists here; without it `events` is null. */
+  metricsInfo: boolean;
+  /** Whether this thread's loop is the process's main loop (false in a worker). */
+  mainLoop: boolean;
+}
+
+/** The native addon's exports. */
+export interface NativeBinding {
+  runtime(): RuntimeInfo;
+}
+
+/** Package root: lib/ in the sources and dist/ when built sit at the same depth. */
+const packageRoot = path.join(__dirname, '..');
+
+function checkRuntime(): void {
+  const versions = (typeof process === 'object' && process !== null ? process.versions : undefined) as
+    | (NodeJS.ProcessVersions & { bun?: string; deno?: string })
+    | undefined;
+  if (versions === undefined || typeof versions.node !== 'string') {
+    throw new UvscopeError('ERR_UVSCOPE_UNSUPPORTED_RUNTIME', 'uvscope: runs only on Node.js (no `process.versions.node` here)');
+  }
+  if (versions.bun !== undefined || versions.deno !== undefined) {
+    const name = versions.bun !== undefined ? `Bun ${versions.bun}` : `Deno ${versions.deno}`;
+    throw new UvscopeError('ERR_UVSCOPE_UNSUPPORTED_RUNTIME', `uvscope: runs only on Node.js; this is ${name}, whose event loop is not libuv's`);
+  }
+  const napi = Number(versions.napi);
+  if (!(napi >= 8)) {
+    throw new UvscopeError('ERR_UVSCOPE_UNSUPPORTED_RUNTIME', `uvscope: needs Node-API 8 or newer (Node >= 20); Node ${versions.node} has Node-API ${versions.napi ?? 'none'}`);
+  }
+}
+
+/** Loads the addon: a prebuild from prebuilds/<platform>-<arch>, or a local build in build/Release. */
+export function loadBinding(root: string = packageRoot): NativeBinding {
+  checkRuntime();
+  let load: (dir: string) => unknown;
+  try {
+    load = require('node-gyp-build') as (dir: string) => unknown;
+  } catch (cause) {
+    throw new UvscopeError('ERR_UVSCOPE_BINARY_NOT_FOUND', 'uvscope: its dependency node-gyp-build is missing; reinstall uvscope', { cause });
+  }
+  try {
+    return load(root) as NativeBinding;
+  } catch (cause) {
+    throw new UvscopeError(
+      'ERR_UVSCOPE_BINARY_NOT_FOUND',
+      `uvscope: no native binary for ${process.platform}-${process.arch} (Node ${process.version}, Node-API ${process.versions.napi}) ` +
+        `in ${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)} or ${path.join(root, 'build', 'Release')}. ` +
+        'Build it from source: in the uvscope package directory run `npx node-gyp rebuild` ' +
+        '(needs python3, make and a C++17 compiler), or `npm rebuild uvscope --foreground-scripts`.',
+      { cause },
+    );
+  }
+}
+
+let loaded: NativeBinding | undefined;
+
+/** The addon for this thread, loaded on first use; loading it starts recording on this thread's loop. */
+export function binding(): NativeBinding {
+  return (loaded ??= loadBinding());
+}

@@ -1,0 +1,3 @@
+// `node --import uvscope/register app.js`: loads uvscope before the application so
+// recording covers the whole run.
+import './index.js';

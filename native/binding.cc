@@ -1,0 +1,22 @@
+// Registration only: each component exposes Init(env, exports, instance).
+#include <napi.h>
+
+#include "instance.h"
+#include "runtime.h"
+
+namespace uvscope {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Instance* instance = Instance::Create(env);
+  if (instance == nullptr) return exports;
+  InitRuntime(env, exports, instance);
+  return exports;
+}
+
+}  // namespace uvscope
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return uvscope::Init(env, exports);
+}
+
+NODE_API_MODULE(uvscope, InitModule)

@@ -1,0 +1,48 @@
+#include "instance.h"
+
+namespace uvscope {
+
+Instance* Instance::Create(napi_env env) {
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+    Napi::Error::New(env, "uvscope: this runtime has no libuv event loop")
+        .ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  auto* instance = new Instance(loop);
+  if (napi_add_async_cleanup_hook(env, OnCleanup, instance, &instance->hook_) != napi_ok) {
+    delete instance;
+    Napi::Error::New(env, "uvscope: cannot register an environment cleanup hook")
+        .ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  // No finalizer: the instance frees itself after its last close callback.
+  napi_set_instance_data(env, instance, nullptr, nullptr);
+  return instance;
+}
+
+Instance* Instance::Get(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<Instance*>(data);
+}
+
+void Instance::OnCleanup(napi_async_cleanup_hook_handle, void* data) {
+  auto* self = static_cast<Instance*>(data);
+  self->closing_ = true;
+  for (auto& component : self->components_) component->Close();
+  self->FinishIfDone();
+}
+
+void Instance::Release() {
+  --pending_;
+  FinishIfDone();
+}
+
+void Instance::FinishIfDone() {
+  if (!closing_ || pending_ != 0) return;
+  napi_remove_async_cleanup_hook(hook_);
+  delete this;
+}
+
+}  // namespace uvscope

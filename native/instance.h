@@ -1,0 +1,72 @@
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstddef>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace uvscope {
+
+// A part of uvscope that owns libuv handles or requests on one environment's loop.
+class Component {
+ public:
+  virtual ~Component() = default;
+  // Environment teardown, on the loop thread: stop and uv_close every handle, and make
+  // sure every request in flight will complete. Each handle or request was counted with
+  // Instance::Retain(); its last callback ends with Instance::Release().
+  virtual void Close() = 0;
+};
+
+// Per-environment state: one for the main thread, one for each worker that loads uvscope.
+//
+// Lifetime rules:
+//  - Created by module init on the environment's own thread and stored as instance data.
+//  - Teardown starts in an async cleanup hook (Node-API 8): every component closes its
+//    handles. Node keeps the environment's loop running until the hook is removed.
+//  - Every handle or request whose callback may run later is counted with Retain() and
+//    matched by Release() in its last callback. The Release() that brings the count to
+//    zero during teardown removes the hook and deletes the instance (and its components).
+//  - The instance data has no finalizer: Node may free the napi_env before the last close
+//    callback runs, so nothing reachable from a libuv callback may call Node-API after
+//    teardown began.
+class Instance {
+ public:
+  static Instance* Create(napi_env env);  // nullptr with a JS exception pending
+  static Instance* Get(napi_env env);
+
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  uv_loop_t* loop() const { return loop_; }
+  bool closing() const { return closing_; }
+
+  // Constructs a component owned by this instance; it lives until the instance is freed.
+  template <typename T, typename... Args>
+  T* Add(Args&&... args) {
+    auto component = std::make_unique<T>(std::forward<Args>(args)...);
+    T* raw = component.get();
+    components_.push_back(std::move(component));
+    return raw;
+  }
+
+  void Retain() { ++pending_; }
+  void Release();
+
+ private:
+  explicit Instance(uv_loop_t* loop) : loop_(loop) {}
+  ~Instance() = default;
+
+  static void OnCleanup(napi_async_cleanup_hook_handle hook, void* data);
+  void FinishIfDone();
+
+  uv_loop_t* const loop_;
+  napi_async_cleanup_hook_handle hook_ = nullptr;
+  std::vector<std::unique_ptr<Component>> components_;
+  size_t pending_ = 0;
+  bool closing_ = false;
+};
+
+}  // namespace uvscope

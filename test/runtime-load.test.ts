@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+
+import { runNode, runScript } from './helpers/child.js';
+import { loadInternal, uvscope } from './helpers/uvscope.js';
+
+describe('loading uvscope', () => {
+  it('reports the runtime it runs on', () => {
+    const info = uvscope.runtime();
+    expect(info.uvVersion).toBe(process.versions.uv);
+    expect(info.napiVersion).toBeGreaterThanOrEqual(8);
+    expect(info.mainLoop).toBe(true);
+    const [major, minor] = process.versions.uv.split('.').map(Number) as [number, number];
+    expect(info.metricsInfo).toBe(major > 1 || minor >= 45);
+  });
+
+  it('imports as ESM and requires as CommonJS, sharing one module instance', async () => {
+    const result = await runNode([
+      '--input-type=module',
+      '-e',
+      `import * as esm from 'uvscope';
+       import { createRequire } from 'node:module';
+       const cjs = createRequire(import.meta.url)('uvscope');
+       console.log(JSON.stringify({ same: esm.runtime === cjs.runtime, uv: esm.runtime().uvVersion }));`,
+    ]);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ same: true, uv: process.versions.uv });
+  });
+
+  it('loads before the application with -r and --import', async () => {
+    const probe = `console.log(Object.keys(require.cache).some((f) => f.endsWith('uvscope.node')))`;
+    const cjs = await runScript(probe, {}, ['-r', 'uvscope/register']);
+    expect(cjs.stdout.trim()).toBe('true');
+    const esm = await runScript(probe, {}, ['--import', 'uvscope/register']);
+    expect(esm.stdout.trim()).toBe('true');
+  });
+
+  it('says which platform, arch and Node it looked for when no binary fits', () => {
+    const { loadBinding } = loadInternal<typeof import('../lib/binding.js')>('binding.js');
+    const { UvscopeError } = uvscope;
+    let error: unknown;
+    try {
+      loadBinding('/nonexistent/uvscope');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UvscopeError);
+    expect((error as InstanceType<typeof UvscopeError>).code).toBe('ERR_UVSCOPE_BINARY_NOT_FOUND');
+    expect(String((error as Error).message)).toContain(`${process.platform}-${process.arch}`);
+    expect(String((error as Error).message)).toContain(process.version);
+    expect(String((error as Error).message)).toContain('node-gyp rebuild');
+  });
+
+  it('refuses a runtime that is not Node with a clear error', async () => {
+    const result = await runScript(
+      `Object.defineProperty(process.versions, 'bun', { value: '1.2.0' });
+       try { require('uvscope'); console.log('loaded'); }
+       catch (e) { console.log(e.code, e.message); }`,
+    );
+    expect(result.stdout).toContain('ERR_UVSCOPE_UNSUPPORTED_RUNTIME');
+    expect(result.stdout).toContain('Bun 1.2.0');
+  });
+
+  it('never keeps a process alive: a program that only loads uvscope exits at once', async () => {
+    const result = await runScript(`require('uvscope'); console.log('done')`);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe('done');
+    // Generous for a loaded 2-core machine; a kept-alive loop would hit the 30 s kill.
+    expect(result.elapsedMs).toBeLessThan(5_000);
+  });
+});

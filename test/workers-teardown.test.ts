@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+
+import { runScript } from './helpers/child.js';
+
+describe('worker teardown', () => {
+  it('survives workers that load uvscope and end naturally or by terminate() at random points', async () => {
+    // Runs in a child so a crash (abort on a handle left open, SIGSEGV in a close
+    // callback) fails this test instead of the runner.
+    const result = await runScript(
+      `const { Worker } = require('node:worker_threads');
+       const total = 60;
+       let ended = 0;
+       const body = "require('uvscope'); const t = setInterval(() => {}, 1); setTimeout(() => clearInterval(t), Math.random() * 20);";
+       function start(i) {
+         const w = new Worker(body, { eval: true });
+         if (i % 2 === 0) setTimeout(() => w.terminate(), Math.random() * 30);
+         w.on('error', (e) => { console.error('worker error', e); process.exitCode = 1; });
+         w.on('exit', () => { if (++ended === total) console.log('ended', ended); });
+       }
+       for (let i = 0; i < total; i++) setTimeout(() => start(i), i * 3);`,
+      { timeoutMs: 60_000 },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe('ended 60');
+  });
+
+  it('can be loaded only in a worker (no main-thread copy) and exit cleanly', async () => {
+    const result = await runScript(
+      `const { Worker } = require('node:worker_threads');
+       let n = 0;
+       for (let i = 0; i < 20; i++) {
+         const w = new Worker("require('uvscope')", { eval: true });
+         w.on('exit', (code) => { if (code !== 0) process.exitCode = 1; if (++n === 20) console.log('ok'); });
+       }`,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe('ok');
+  });
+});
