@@ -1,0 +1,113 @@
+// Public data types. Times are milliseconds as floating-point numbers; points in time
+// are on the `performance.now()` time base.
+
+/** A distribution of durations over the loop iterations (or work items) in a window. */
+export interface Distribution {
+  /** How many values were recorded. */
+  count: number;
+  /** Sum of the values, ms. */
+  totalMs: number;
+  /** Smallest value, ms (0 when `count` is 0). */
+  minMs: number;
+  /** Largest value, ms (0 when `count` is 0). */
+  maxMs: number;
+  /** `totalMs / count`, ms (0 when `count` is 0). */
+  meanMs: number;
+  /** Median, ms. Percentiles come from a log-linear histogram: within 1% of the true value. */
+  p50Ms: number;
+  /** 90th percentile, ms. */
+  p90Ms: number;
+  /** 99th percentile, ms. */
+  p99Ms: number;
+  /** 99.9th percentile, ms. */
+  p999Ms: number;
+}
+
+/** Time per loop phase, one value per iteration. */
+export interface LoopPhases {
+  /** I/O callbacks run in the poll phase (plus the pending re-runs after it), ms. */
+  poll: Distribution;
+  /** Time blocked in the kernel waiting for events (idle), ms. */
+  pollWait: Distribution;
+  /** The check phase: setImmediate callbacks, ms. */
+  check: Distribution;
+  /** From the end of the check phase to the next prepare: close callbacks, timers, pending and idle callbacks, ms. */
+  timers: Distribution;
+}
+
+/** Handle counts on this thread's loop, now (not windowed). uvscope's own handles are left out. */
+export interface HandleSummary {
+  /** Every handle on the loop, closing ones included. */
+  total: number;
+  /** Handles that are active (started, open, listening...). */
+  active: number;
+  /** Active and ref'd: these keep the loop (and the process or worker) alive. */
+  referenced: number;
+  /** Count per libuv type name: `tcp`, `timer`, `pipe`, `udp`, `tty`, `signal`, `process`, ... */
+  byType: Record<string, number>;
+}
+
+/**
+ * The libuv thread pool. It is process-wide: every thread (main and workers) sees the
+ * same pool and the same numbers.
+ */
+export interface ThreadpoolStats {
+  /** Worker threads in the pool (`UV_THREADPOOL_SIZE`, 1..1024, default 4). */
+  size: number;
+  /** Threads running work now, or null where it cannot be known. */
+  busy: number | null;
+  /** Work items waiting for a thread now, or null where it cannot be known. */
+  queued: number | null;
+  /** How long work waited before a thread picked it up, ms, over the window. */
+  queueWait: Distribution;
+}
+
+/** A snapshot of this thread's loop, cumulative since recording started or over a window. */
+export interface LoopStats {
+  /** `performance.now()` when the snapshot was taken. */
+  timestamp: number;
+  /** Wall time the snapshot covers, ms. */
+  windowMs: number;
+  /** Loop iterations completed in the window. */
+  iterations: number;
+  /** `activeMs / windowMs`, 0..1; agrees with `performance.eventLoopUtilization()`. */
+  utilization: number;
+  /** Time the loop was not blocked waiting for events, ms. */
+  activeMs: number;
+  /** Time the loop was blocked waiting for events, ms. */
+  idleMs: number;
+  /** I/O events processed (`uv_metrics_info`); null where libuv lacks it (< 1.45). */
+  events: number | null;
+  /** Events already waiting when the loop polled; null where libuv lacks it. */
+  eventsWaiting: number | null;
+  /** Per iteration: its duration minus the time blocked in poll, ms. */
+  busy: Distribution;
+  /** Per-phase time per iteration. */
+  phases: LoopPhases;
+  /** Handles now. */
+  handles: HandleSummary;
+  /** The thread pool. */
+  threadpool: ThreadpoolStats;
+}
+
+/** One completed loop iteration. */
+export interface IterationRecord {
+  /** Loop iteration number on this thread (gaps mean records were dropped). */
+  index: number;
+  /** When the iteration started (prepare), `performance.now()` time base. */
+  startMs: number;
+  /** Prepare to next prepare, ms. */
+  durationMs: number;
+  /** `durationMs - pollWaitMs`, ms. */
+  busyMs: number;
+  /** Blocked waiting for events, ms. */
+  pollWaitMs: number;
+  /** I/O callbacks in the poll phase, ms. */
+  pollMs: number;
+  /** The check phase (setImmediate callbacks), ms. */
+  checkMs: number;
+  /** Close callbacks, timers, pending and idle callbacks, ms. */
+  timersMs: number;
+  /** I/O events processed in this iteration; null where libuv lacks `uv_metrics_info`. */
+  events: number | null;
+}
