@@ -39,6 +39,19 @@ void Instance::Release() {
   FinishIfDone();
 }
 
+void Instance::Own(const uv_handle_t* handle) {
+  if (IsOwn(handle)) return;
+  assert(own_count_ < kMaxOwnHandles);
+  if (own_count_ < kMaxOwnHandles) own_[own_count_++] = handle;
+}
+
+bool Instance::IsOwn(const uv_handle_t* handle) const {
+  for (size_t i = 0; i < own_count_; ++i) {
+    if (own_[i] == handle) return true;
+  }
+  return false;
+}
+
 void Instance::FinishIfDone() {
   if (!closing_ || pending_ != 0) return;
   napi_remove_async_cleanup_hook(hook_);

@@ -3,6 +3,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <cassert>
 #include <cstddef>
 #include <memory>
 #include <utility>
@@ -55,6 +56,13 @@ class Instance {
   void Retain() { ++pending_; }
   void Release();
 
+  // uvscope's own handles, left out of every listing unless asked for. A component
+  // registers each handle it initialises (a handle re-initialised in place, like a close
+  // marker, once). At most kMaxOwnHandles per environment.
+  static constexpr size_t kMaxOwnHandles = 16;
+  void Own(const uv_handle_t* handle);
+  bool IsOwn(const uv_handle_t* handle) const;
+
  private:
   explicit Instance(uv_loop_t* loop) : loop_(loop) {}
   ~Instance() = default;
@@ -67,6 +75,8 @@ class Instance {
   std::vector<std::unique_ptr<Component>> components_;
   size_t pending_ = 0;
   bool closing_ = false;
+  const uv_handle_t* own_[kMaxOwnHandles] = {};
+  size_t own_count_ = 0;
 };
 
 }  // namespace uvscope
