@@ -2,6 +2,7 @@
 // NativeBinding as a parameter, so a test can hand it a fake.
 import * as path from 'node:path';
 
+import type { HistogramLayout } from './distribution.js';
 import { UvscopeError } from './errors.js';
 
 /** What the running Node and libuv offer. */
@@ -21,6 +22,10 @@ export interface RuntimeInfo {
 /** The native addon's exports. */
 export interface NativeBinding {
   runtime(): RuntimeInfo;
+  /** Bucket layout of every native histogram. */
+  histogramLayout: HistogramLayout;
+  /** Records `values` into a fresh native histogram and returns its image (for tests). */
+  histogramOf(values: Float64Array): Float64Array;
 }
 
 /** Package root: lib/ in the sources and dist/ when built sit at the same depth. */

@@ -1,6 +1,7 @@
 // Registration only: each component exposes Init(env, exports, instance).
 #include <napi.h>
 
+#include "histogram_binding.h"
 #include "instance.h"
 #include "runtime.h"
 
@@ -10,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Instance* instance = Instance::Create(env);
   if (instance == nullptr) return exports;
   InitRuntime(env, exports, instance);
+  InitHistogram(env, exports, instance);
   return exports;
 }
 
