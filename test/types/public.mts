@@ -1,0 +1,10 @@
+// The same surface as ESM consumers see it: every name the CommonJS declarations export,
+// with the same type.
+import * as esm from 'uvscope';
+import type * as cjs from '../../dist/index.js';
+import type { Equal } from './assert.js';
+import { assertType } from './assert.js';
+
+assertType<Equal<keyof typeof esm, keyof typeof cjs>>();
+assertType<Equal<typeof esm.runtime, typeof cjs.runtime>>();
+assertType<Equal<typeof esm.UvscopeError, typeof cjs.UvscopeError>>();
