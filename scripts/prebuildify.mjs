@@ -1,14 +1,24 @@
 #!/usr/bin/env node
-// Builds the binary that ships: prebuilds/<platform>-<arch>/uvscope.node, one Node-API
-// build for every supported Node. Offline: the target is this Node, its headers local.
+// Builds the binary that ships: prebuilds/<platform>-<arch>/node.node, one Node-API build
+// for every supported Node. Offline: the target is this Node, its headers local.
+//
+// The file is named node.node, not uvscope.node: node-gyp-build reads each dot-separated
+// part of a prebuild's name as a tag, and a part starting with "uv" is taken for the libuv
+// ABI tag ("uvscope" -> uv=scope), which never matches, so the prebuild would be skipped.
+//
+// prebuildify moves build/Release/<addon>.node into prebuilds/, so it runs on a temporary
+// copy of the sources and leaves the developer's build/ alone.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { nodedir } from './nodedir.mjs';
 
 const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(path.dirname(require.resolve('prebuildify/package.json')), 'bin.js');
 
 // prebuildify spawns node-gyp; use the one npm runs scripts with (npm sets
@@ -21,7 +31,17 @@ function nodeGyp() {
   throw new Error('node-gyp not found: set PREBUILD_NODE_GYP to its bin/node-gyp.js');
 }
 
-execFileSync(process.execPath, [bin, '--napi', '--strip', `--target=${process.versions.node}`], {
-  stdio: 'inherit',
-  env: { ...process.env, npm_config_nodedir: nodedir(), PREBUILD_NODE_GYP: nodeGyp() },
-});
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'uvscope-prebuild-'));
+try {
+  for (const entry of ['binding.gyp', 'package.json', 'native']) {
+    cpSync(path.join(root, entry), path.join(scratch, entry), { recursive: true });
+  }
+  symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
+  execFileSync(
+    process.execPath,
+    [bin, '--napi', '--strip', '--name', 'node', `--target=${process.versions.node}`, '--cwd', scratch, '--out', root],
+    { stdio: 'inherit', cwd: scratch, env: { ...process.env, npm_config_nodedir: nodedir(), PREBUILD_NODE_GYP: nodeGyp() } },
+  );
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
