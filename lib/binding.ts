@@ -26,6 +26,19 @@ export interface NativeBinding {
   histogramLayout: HistogramLayout;
   /** Records `values` into a fresh native histogram and returns its image (for tests). */
   histogramOf(values: Float64Array): Float64Array;
+
+  /** Layout of loopRead()'s output and of the iteration ring. */
+  loopLayout: { header: number; images: number; size: number; ringSize: number; slotSize: number };
+  /**
+   * Fills `out` (loopLayout.size doubles): [clock kind, clock now ns, uv_hrtime now ns,
+   * recording start ns, iterations, idle ns, events, events waiting (NaN if unknown),
+   * idle-read mode, ...reserved] then the busy, poll, pollWait, check, timers histograms.
+   */
+  loopRead(out: Float64Array): void;
+  /** Copies ring records from `cursor` into `out`; returns [count, nextCursor, dropped, clockNowNs, hrNowNs]. */
+  loopReadIterations(cursor: number, out: Float64Array): [number, number, number, number, number];
+  /** Turns the iteration ring on or off with a busy-time filter; returns the ring's write cursor. */
+  loopConfigureRing(enabled: boolean, minBusyNs: number): number;
 }
 
 /** Package root: lib/ in the sources and dist/ when built sit at the same depth. */

@@ -1,4 +1,16 @@
 // ESM entry: re-exports the CommonJS build so that import and require share one
 // module instance (one set of readers and watchers per thread).
-export { runtime, UvscopeError } from './index.js';
-export type { RuntimeInfo, UvscopeErrorCode } from './index.js';
+export { iterations, loopStats, runtime, UvscopeError, watch } from './index.js';
+export type {
+  Distribution,
+  HandleSummary,
+  IterationRecord,
+  IterationsOptions,
+  IterationStream,
+  LoopPhases,
+  LoopStats,
+  RuntimeInfo,
+  ThreadpoolStats,
+  UvscopeErrorCode,
+  WatchOptions,
+} from './index.js';

@@ -3,6 +3,7 @@
 
 #include "histogram_binding.h"
 #include "instance.h"
+#include "loop_probe.h"
 #include "runtime.h"
 
 namespace uvscope {
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (instance == nullptr) return exports;
   InitRuntime(env, exports, instance);
   InitHistogram(env, exports, instance);
+  LoopProbe::Init(env, exports, instance);
   return exports;
 }
 

@@ -1,0 +1,157 @@
+// iterations(): per-iteration records read from the native ring.
+import type { NativeBinding } from './binding.js';
+import { perfOffsetMs } from './loop.js';
+import type { IterationRecord } from './types.js';
+import { booleanOption, numberOption, optionsObject, signalOption } from './validate.js';
+
+/** Options of `iterations()`. */
+export interface IterationsOptions {
+  /** Keep only iterations at least this busy, ms. Filtered natively. Default 0 (all). */
+  minBusyMs?: number;
+  /** Ends the stream: a pending or later `next()` rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** How often the ring is read while a consumer waits, ms. Default 100; 1 to 60000. */
+  pollIntervalMs?: number;
+  /** Keep the process alive while waiting for records. Default false. */
+  ref?: boolean;
+}
+
+/** The stream `iterations()` returns. */
+export interface IterationStream extends AsyncIterableIterator<IterationRecord> {
+  /** Records lost so far because this consumer fell behind the native ring. */
+  readonly dropped: number;
+}
+
+interface Reader {
+  minBusyNs: number;
+}
+
+const NS_TO_MS = 1e-6;
+
+export function makeIterations(native: NativeBinding) {
+  const { ringSize, slotSize } = native.loopLayout;
+  const offsetMs = perfOffsetMs();
+  const readers = new Set<Reader>();
+
+  // The ring runs only while someone reads it, filtered at the lowest threshold asked for.
+  const configure = (): number => {
+    let min = Infinity;
+    for (const reader of readers) min = Math.min(min, reader.minBusyNs);
+    return native.loopConfigureRing(readers.size > 0, readers.size > 0 ? min : 0);
+  };
+
+  return function iterations(options?: IterationsOptions): IterationStream {
+    const opts = optionsObject(options);
+    const minBusyMs = numberOption(opts.minBusyMs, 'options.minBusyMs', 0, { min: 0 });
+    const pollIntervalMs = numberOption(opts.pollIntervalMs, 'options.pollIntervalMs', 100, { min: 1, max: 60_000 });
+    const signal = signalOption(opts.signal, 'options.signal');
+    const ref = booleanOption(opts.ref, 'options.ref', false);
+
+    const reader: Reader = { minBusyNs: minBusyMs / NS_TO_MS };
+    readers.add(reader);
+    let cursor = configure();
+    let dropped = 0;
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    let waiting: { resolve: (r: IteratorResult<IterationRecord>) => void; reject: (e: unknown) => void } | undefined;
+    const ready: IterationRecord[] = [];
+    const scratch = new Float64Array(ringSize * slotSize);
+
+    const pull = (): void => {
+      const [count, next, lost, clockNowNs, hrNowNs] = native.loopReadIterations(cursor, scratch);
+      cursor = next;
+      dropped += lost;
+      // Ring times are on the probe's clock; re-anchor them on uv_hrtime now.
+      const anchorMs = (hrNowNs - clockNowNs) * NS_TO_MS + offsetMs;
+      for (let i = 0; i < count; i++) {
+        const o = i * slotSize;
+        const durationNs = scratch[o + 2]!;
+        const pollWaitNs = scratch[o + 3]!;
+        const busyNs = Math.max(0, durationNs - pollWaitNs);
+        if (busyNs < reader.minBusyNs) continue; // another reader asked for less
+        const events = scratch[o + 7]!;
+        ready.push({
+          index: scratch[o]!,
+          startMs: scratch[o + 1]! * NS_TO_MS + anchorMs,
+          durationMs: durationNs * NS_TO_MS,
+          busyMs: busyNs * NS_TO_MS,
+          pollWaitMs: pollWaitNs * NS_TO_MS,
+          pollMs: scratch[o + 4]! * NS_TO_MS,
+          checkMs: scratch[o + 5]! * NS_TO_MS,
+          timersMs: scratch[o + 6]! * NS_TO_MS,
+          events: Number.isNaN(events) ? null : events,
+        });
+      }
+    };
+
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      readers.delete(reader);
+      configure();
+      signal?.removeEventListener('abort', onAbort);
+    };
+    function onAbort(): void {
+      const pending = waiting;
+      waiting = undefined;
+      finish();
+      pending?.reject(signal?.reason);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const stop = (): void => {
+      const pending = waiting;
+      waiting = undefined;
+      finish();
+      pending?.resolve({ done: true, value: undefined });
+    };
+
+    const next = (): Promise<IteratorResult<IterationRecord>> => {
+      if (signal?.aborted) {
+        finish();
+        return Promise.reject(signal.reason);
+      }
+      if (done) return Promise.resolve({ done: true, value: undefined });
+      if (ready.length === 0) pull();
+      if (ready.length > 0) return Promise.resolve({ done: false, value: ready.shift()! });
+      if (waiting !== undefined) return Promise.reject(new Error('uvscope: iterations() does not support concurrent next() calls'));
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        const poll = (): void => {
+          timer = undefined;
+          pull();
+          if (ready.length > 0) {
+            waiting = undefined;
+            resolve({ done: false, value: ready.shift()! });
+            return;
+          }
+          timer = setTimeout(poll, pollIntervalMs);
+          if (!ref) timer.unref();
+        };
+        timer = setTimeout(poll, pollIntervalMs);
+        if (!ref) timer.unref();
+      });
+    };
+
+    const stream: IterationStream = {
+      get dropped() {
+        return dropped;
+      },
+      next,
+      return() {
+        stop();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+      throw(error?: unknown) {
+        stop();
+        return Promise.reject(error);
+      },
+      [Symbol.asyncIterator]() {
+        return stream;
+      },
+    };
+    return stream;
+  };
+}
