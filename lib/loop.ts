@@ -1,4 +1,6 @@
 // loopStats(): snapshots of this thread's loop, cumulative or over a window.
+import { performance } from 'node:perf_hooks';
+
 import type { NativeBinding } from './binding.js';
 import { type HistogramImage, emptyImage, readImage, subtract, toDistribution } from './distribution.js';
 import { invalidArgType } from './errors.js';

@@ -1,4 +1,6 @@
 // watch(): window snapshots on a fixed schedule, as an async iterator.
+import { performance } from 'node:perf_hooks';
+
 import type { LoopStats } from './types.js';
 import { booleanOption, numberOption, optionsObject, signalOption } from './validate.js';
 
