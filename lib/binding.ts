@@ -68,6 +68,7 @@ export function loadBinding(root: string = packageRoot): NativeBinding {
   try {
     load = require('node-gyp-build') as (dir: string) => unknown;
   } catch (cause) {
+    if ((cause as { code?: unknown } | null)?.code !== 'MODULE_NOT_FOUND') throw cause;
     throw new UvscopeError('ERR_UVSCOPE_BINARY_NOT_FOUND', 'uvscope: its dependency node-gyp-build is missing; reinstall uvscope', { cause });
   }
   try {

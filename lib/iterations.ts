@@ -108,7 +108,7 @@ export function makeIterations(native: NativeBinding) {
       pending?.resolve({ done: true, value: undefined });
     };
 
-    const next = (): Promise<IteratorResult<IterationRecord>> => {
+    const nextRecord = (): Promise<IteratorResult<IterationRecord>> => {
       if (signal?.aborted) {
         finish();
         return Promise.reject(signal.reason);
@@ -116,7 +116,6 @@ export function makeIterations(native: NativeBinding) {
       if (done) return Promise.resolve({ done: true, value: undefined });
       if (ready.length === 0) pull();
       if (ready.length > 0) return Promise.resolve({ done: false, value: ready.shift()! });
-      if (waiting !== undefined) return Promise.reject(new Error('uvscope: iterations() does not support concurrent next() calls'));
       return new Promise((resolve, reject) => {
         waiting = { resolve, reject };
         const poll = (): void => {
@@ -133,6 +132,14 @@ export function makeIterations(native: NativeBinding) {
         timer = setTimeout(poll, pollIntervalMs);
         if (!ref) timer.unref();
       });
+    };
+
+    // next() calls are answered in order: each waits for the one before it.
+    let queue: Promise<unknown> = Promise.resolve();
+    const next = (): Promise<IteratorResult<IterationRecord>> => {
+      const result = queue.then(nextRecord, nextRecord);
+      queue = result.catch(() => undefined);
+      return result;
     };
 
     const stream: IterationStream = {

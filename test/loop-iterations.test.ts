@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+
+import { runScript } from './helpers/child.js';
+import { uvscope } from './helpers/uvscope.js';
+
+describe('iterations()', () => {
+  it('keeps only iterations at least minBusyMs busy, for each reader its own threshold', async () => {
+    const result = await runScript(`
+      const { iterations } = require('uvscope');
+      const all = iterations({ ref: true });
+      const slow = iterations({ minBusyMs: 15, ref: true });
+      const spin = (ms) => { const e = performance.now() + ms; while (performance.now() < e); };
+      let n = 0;
+      const t = setInterval(() => spin(n++ % 2 ? 20 : 2), 5);
+      setTimeout(async () => {
+        clearInterval(t);
+        const stoppedAt = performance.now();
+        const got = { all: [], slow: [] };
+        // Reads what was recorded while spinning: stops at the first record that starts
+        // after it (the unfiltered reader never runs dry) or after 300 ms of silence.
+        const drain = async (stream, into) => {
+          for (;;) {
+            const r = await Promise.race([stream.next(), new Promise((r) => setTimeout(() => r(null), 300))]);
+            if (r === null || r.value.startMs > stoppedAt) break;
+            into.push(r.value.busyMs);
+          }
+          await stream.return();
+        };
+        await drain(slow, got.slow);
+        await drain(all, got.all);
+        console.log(JSON.stringify({ spins: n, ...got }));
+      }, 400);
+    `);
+    expect(result.stderr).toBe('');
+    const { spins, all, slow } = JSON.parse(result.stdout) as { spins: number; all: number[]; slow: number[] };
+    const long = Math.floor(spins / 2);
+    expect(slow.every((b) => b >= 15)).toBe(true);
+    expect(slow.length).toBeGreaterThanOrEqual(long - 1);
+    expect(slow.length).toBeLessThanOrEqual(spins);
+    expect(all.length).toBeGreaterThan(slow.length);
+    expect(all.some((b) => b < 15)).toBe(true);
+  });
+
+  it('loses records, never memory, when the consumer falls behind: gaps in index and a dropped count', async () => {
+    const result = await runScript(`
+      const { iterations } = require('uvscope');
+      const stream = iterations({ ref: true });
+      const rss0 = process.memoryUsage().rss;
+      let n = 0;
+      const chain = () => { if (++n < 60000) setImmediate(chain); else setImmediate(read); };
+      async function read() {
+        const first = (await stream.next()).value;
+        const second = (await stream.next()).value;
+        const grew = process.memoryUsage().rss - rss0;
+        console.log(JSON.stringify({ first: first.index, second: second.index, dropped: stream.dropped, grewMb: grew / 2 ** 20 }));
+        await stream.return();
+      }
+      chain();
+    `);
+    expect(result.stderr).toBe('');
+    const r = JSON.parse(result.stdout);
+    expect(r.dropped).toBeGreaterThan(60000 - 4096 - 100);
+    expect(r.first).toBeGreaterThan(r.dropped - 10); // the oldest records were overwritten
+    expect(r.second).toBe(r.first + 1); // what is kept is contiguous
+    expect(r.grewMb).toBeLessThan(20);
+  });
+
+  it('validates its options, naming them', () => {
+    expect(() => uvscope.iterations({ minBusyMs: -1 })).toThrow(RangeError);
+    expect(() => uvscope.iterations({ minBusyMs: '1' as never })).toThrow(/options\.minBusyMs must be a number/);
+    expect(() => uvscope.iterations({ pollIntervalMs: 0 })).toThrow(/options\.pollIntervalMs must be >= 1/);
+    expect(() => uvscope.iterations({ signal: 'x' as never })).toThrow(/options\.signal must be an AbortSignal/);
+  });
+
+  it('ends on abort with the signal reason and on return()', async () => {
+    const controller = new AbortController();
+    const stream = uvscope.iterations({ signal: controller.signal, minBusyMs: 1e9 });
+    const pending = stream.next();
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    const other = uvscope.iterations();
+    await other.return!();
+    await expect(other.next()).resolves.toEqual({ done: true, value: undefined });
+  });
+});

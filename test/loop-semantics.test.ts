@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+
+import { runNode } from './helpers/child.js';
+import { root } from './helpers/uvscope.js';
+
+describe('uvscope never changes when callbacks run', () => {
+  it('prints the same callback order with and without uvscope loaded', async () => {
+    const fixture = `${root}/test/fixtures/order.cjs`;
+    const without = await runNode([fixture]);
+    const withCjs = await runNode(['-r', 'uvscope/register', fixture]);
+    const withEsm = await runNode(['--import', 'uvscope/register', fixture]);
+    expect(without.stderr).toBe('');
+    expect(without.stdout.split('\n').length).toBeGreaterThan(50);
+    expect(withCjs.stdout).toBe(without.stdout);
+    expect(withEsm.stdout).toBe(without.stdout);
+  });
+
+  it('does not change the poll timeout: a lone 200 ms timer takes one idle iteration', async () => {
+    // An idle handle or a timer of uvscope's own would make the loop spin or wake early.
+    const result = await runNode([
+      '-e',
+      `const { loopStats } = require('uvscope');
+       setTimeout(() => {
+         const start = loopStats();
+         setTimeout(() => console.log(JSON.stringify(loopStats(start))), 200);
+       }, 10);`,
+    ]);
+    const window = JSON.parse(result.stdout);
+    expect(window.iterations).toBeLessThanOrEqual(2);
+    expect(window.idleMs).toBeGreaterThan(150);
+  });
+
+  it('keeps nothing alive: a program that only reads stats exits at once', async () => {
+    const result = await runNode(['-e', `const u = require('uvscope'); u.loopStats(); u.iterations(); u.watch().next(); console.log('ok')`]);
+    expect(result.stdout.trim()).toBe('ok');
+    expect(result.code).toBe(0);
+    expect(result.elapsedMs).toBeLessThan(5_000);
+  });
+});
