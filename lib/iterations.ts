@@ -6,7 +6,7 @@ import { booleanOption, numberOption, optionsObject, signalOption } from './vali
 
 /** Options of `iterations()`. */
 export interface IterationsOptions {
-  /** Keep only iterations at least this busy, ms. Filtered natively. Default 0 (all). */
+  /** Keep only iterations at least this busy, ms. Filtered natively. Default 0 (all); at most 86400000. */
   minBusyMs?: number;
   /** Ends the stream: a pending or later `next()` rejects with `signal.reason`. */
   signal?: AbortSignal;
@@ -42,7 +42,7 @@ export function makeIterations(native: NativeBinding) {
 
   return function iterations(options?: IterationsOptions): IterationStream {
     const opts = optionsObject(options);
-    const minBusyMs = numberOption(opts.minBusyMs, 'options.minBusyMs', 0, { min: 0 });
+    const minBusyMs = numberOption(opts.minBusyMs, 'options.minBusyMs', 0, { min: 0, max: 86_400_000 });
     const pollIntervalMs = numberOption(opts.pollIntervalMs, 'options.pollIntervalMs', 100, { min: 1, max: 60_000 });
     const signal = signalOption(opts.signal, 'options.signal');
     const ref = booleanOption(opts.ref, 'options.ref', false);
