@@ -74,7 +74,7 @@ describe('iterations()', () => {
 
   it('ends on abort with the signal reason and on return()', async () => {
     const controller = new AbortController();
-    const stream = uvscope.iterations({ signal: controller.signal, minBusyMs: 1e9 });
+    const stream = uvscope.iterations({ signal: controller.signal, minBusyMs: 86_400_000 });
     const pending = stream.next();
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
