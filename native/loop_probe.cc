@@ -35,6 +35,15 @@ double EventsOrNaN(uint64_t value) {
 
 }  // namespace
 
+void LoopRecorder::Flush() {
+  Histogram* histograms[] = {&busy, &poll, &poll_wait, &check, &timers};
+  for (size_t h = 0; h < 5; ++h) {
+    for (size_t i = 0; i < staged; ++i) histograms[h]->Record(stage[i][h]);
+  }
+  iterations.store(iterations.load(std::memory_order_relaxed) + staged, std::memory_order_relaxed);
+  staged = 0;
+}
+
 LoopProbe::LoopProbe(Instance* instance)
     : instance_(instance), recorder_(std::make_unique<LoopRecorder>()) {}
 
@@ -102,23 +111,34 @@ void LoopProbe::OnHandleClosed(uv_handle_t* handle) {
 uint64_t LoopProbe::IdleNs() {
   if (idle_read_ == IdleRead::kDirect) return *static_cast<const volatile uint64_t*>(idle_field_);
   const uint64_t locked = uv_metrics_idle_time(instance_->loop());
-  if (idle_read_ == IdleRead::kUnverified && idle_field_ != nullptr) {
-    // Called where the loop is not inside poll (provider_entry_time is 0), so the
-    // locked value is exactly the stored counter.
-    const uint64_t direct = *static_cast<const volatile uint64_t*>(idle_field_);
-    bool same = direct == locked;
-    if (same && events_field_ != nullptr && Uv().metrics_info != nullptr) {
-      UvMetrics metrics{};
-      Uv().metrics_info(instance_->loop(), &metrics);
-      same = metrics.events == *events_field_ && metrics.events_waiting == *waiting_field_;
-    }
-    if (!same) {
-      idle_read_ = IdleRead::kLocked;
-    } else if (locked != 0 && ++verified_samples_ >= kSamplesToTrust) {
-      idle_read_ = IdleRead::kDirect;
-    }
-  }
+  if (idle_read_ == IdleRead::kUnverified) Verify(locked);
   return locked;
+}
+
+// Called where the loop is not inside poll (provider_entry_time is 0), so `locked` is
+// exactly the stored idle counter. The layout is trusted after kSamplesToTrust agreeing
+// samples that could not agree by chance: a nonzero idle time, or (libuv >= 1.45) the
+// iteration counter, which moves every iteration, with events and events_waiting.
+void LoopProbe::Verify(uint64_t locked) {
+  if (idle_field_ == nullptr) {
+    idle_read_ = IdleRead::kLocked;
+    return;
+  }
+  bool same = *static_cast<const volatile uint64_t*>(idle_field_) == locked;
+  bool telling = locked != 0;
+  if (same && events_field_ != nullptr && Uv().metrics_info != nullptr) {
+    UvMetrics metrics{};
+    Uv().metrics_info(instance_->loop(), &metrics);
+    const auto* counters = events_field_ - 1;  // loop_count, events, events_waiting
+    same = metrics.loop_count == counters[0] && metrics.events == counters[1] &&
+           metrics.events_waiting == counters[2];
+    telling = telling || metrics.loop_count != 0;
+  }
+  if (!same) {
+    idle_read_ = IdleRead::kLocked;
+  } else if (telling && ++verified_samples_ >= kSamplesToTrust) {
+    idle_read_ = IdleRead::kDirect;
+  }
 }
 
 uint64_t LoopProbe::EventsNow() const {
@@ -139,12 +159,13 @@ void LoopProbe::OnPrepare(uv_prepare_t* handle) {
     const uint64_t duration = now - self->start_ns_;
     const uint64_t timers = now - self->check_end_ns_;
     const uint64_t busy = duration > self->poll_wait_ns_ ? duration - self->poll_wait_ns_ : 0;
-    r.busy.Record(busy);
-    r.poll.Record(self->poll_ns_);
-    r.poll_wait.Record(self->poll_wait_ns_);
-    r.check.Record(self->check_ns_);
-    r.timers.Record(timers);
-    r.iterations.store(r.iterations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    uint64_t* staged = r.stage[r.staged];
+    staged[0] = busy;
+    staged[1] = self->poll_ns_;
+    staged[2] = self->poll_wait_ns_;
+    staged[3] = self->check_ns_;
+    staged[4] = timers;
+    if (++r.staged == LoopRecorder::kStageSize) r.Flush();
     if (self->ring_enabled_ && busy >= self->ring_min_busy_ns_) {
       IterationSlot& slot = r.ring[r.ring_written & (LoopRecorder::kRingSize - 1)];
       slot = {self->index_, self->start_ns_, duration, self->poll_wait_ns_,
@@ -206,7 +227,8 @@ Napi::Value LoopProbe::Read(const Napi::CallbackInfo& info) {
     return {};
   }
   double* data = out.Data();
-  const LoopRecorder& r = *recorder_;
+  LoopRecorder& r = *recorder_;
+  r.Flush();  // JavaScript runs on the loop thread: the single writer may flush here
   const uint64_t events = EventsNow();
   uint64_t waiting = LoopRecorder::kUnknownEvents;
   if (Uv().metrics_info != nullptr) {
