@@ -3,14 +3,6 @@
 #include <cstdio>
 #include <cstring>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#ifdef _MSC_VER
-#include <intrin.h>
-#else
-#include <x86intrin.h>
-#endif
-#endif
-
 namespace uvscope {
 namespace {
 
@@ -29,34 +21,49 @@ bool KernelUsesTsc() {
 #endif
 }
 
+#ifdef UVSCOPE_HAVE_TSC
+// One (tsc, ns) pair: the TSC read on both sides of uv_hrtime(), the tighter of a few tries.
+struct Pair {
+  uint64_t tsc;
+  uint64_t ns;
+};
+Pair ReadPair() {
+  Pair best{0, 0};
+  uint64_t best_width = UINT64_MAX;
+  for (int i = 0; i < 5; ++i) {
+    const uint64_t before = __rdtsc();
+    const uint64_t ns = uv_hrtime();
+    const uint64_t after = __rdtsc();
+    if (after - before < best_width) {
+      best_width = after - before;
+      best = {before + (after - before) / 2, ns};
+    }
+  }
+  return best;
+}
+#endif
+
 }  // namespace
 
-uint64_t Clock::ReadTsc() {
-#if defined(__x86_64__) || defined(_M_X64)
-  return __rdtsc();
-#else
-  return 0;
+Clock Clock::Calibrated() {
+  static const Clock clock = [] {
+    Clock c;
+#ifdef UVSCOPE_HAVE_TSC
+    if (!KernelUsesTsc()) return c;
+    const Pair start = ReadPair();
+    while (uv_hrtime() - start.ns < 1000000) {
+    }
+    const Pair end = ReadPair();
+    if (end.tsc <= start.tsc || end.ns <= start.ns) return c;
+    const double ns_per_tick = static_cast<double>(end.ns - start.ns) / static_cast<double>(end.tsc - start.tsc);
+    if (!(ns_per_tick > 0.01 && ns_per_tick < 100)) return c;  // not a plausible TSC
+    c.mult_ = static_cast<uint64_t>(ns_per_tick * 4294967296.0 + 0.5);
+    c.anchor_tsc_ = end.tsc;
+    c.anchor_ns_ = end.ns;
+    c.kind_ = Kind::kTsc;
 #endif
-}
-
-Clock::Clock() {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (!KernelUsesTsc()) return;
-  const uint64_t tsc0 = ReadTsc();
-  const uint64_t ns0 = uv_hrtime();
-  uint64_t ns1 = ns0;
-  while (ns1 - ns0 < 1000000) ns1 = uv_hrtime();
-  const uint64_t tsc1 = ReadTsc();
-  if (tsc1 <= tsc0) return;
-  ns_per_tick_ = static_cast<double>(ns1 - ns0) / static_cast<double>(tsc1 - tsc0);
-  anchor_tsc_ = tsc1;
-  anchor_ns_ = ns1;
-  kind_ = Kind::kTsc;
-#endif
-}
-
-const Clock& Clock::Get() {
-  static const Clock clock;
+    return c;
+  }();
   return clock;
 }
 

@@ -1,9 +1,9 @@
 #include "loop_probe.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
-#include "clock.h"
 #include "instance.h"
 #include "uv_compat.h"
 
@@ -12,9 +12,7 @@ namespace {
 
 // Read() layout: a header of kReadHeader doubles, then the histogram images in this order.
 constexpr size_t kReadHeader = 16;
-constexpr size_t kImages = 5;  // busy, poll, pollWait, check, timers
-constexpr size_t kReadSize = kReadHeader + kImages * Histogram::kCopySize;
-constexpr size_t kSlotDoubles = 8;
+constexpr size_t kReadSize = kReadHeader + LoopRecorder::kPhases * Histogram::kCopySize;
 
 // Offsets into loop->internal_fields (libuv's uv__loop_internal_fields_t), 64-bit
 // platforms: { unsigned flags; uv__loop_metrics_t loop_metrics; ... } where loop_metrics is
@@ -26,6 +24,37 @@ constexpr size_t kIdleOffset145 = kMetricsOffset + sizeof(UvMetrics) + sizeof(ui
 constexpr size_t kIdleOffset144 = kMetricsOffset + sizeof(uint64_t);
 constexpr int kSamplesToTrust = 3;
 
+// libuv's intrusive queues (loop->check_handles, uv_check_t::queue): a circular doubly
+// linked list through a sentinel, { next, prev } in every libuv 1.x, whether the header
+// spells it `void* [2]` (<= 1.46) or `struct uv__queue` (>= 1.47).
+struct QueueLink {
+  QueueLink* next;
+  QueueLink* prev;
+};
+static_assert(sizeof(uv_check_t::queue) == sizeof(QueueLink), "libuv queue layout");
+static_assert(sizeof(uv_loop_t::check_handles) == sizeof(QueueLink), "libuv queue layout");
+
+QueueLink* Link(void* queue) { return static_cast<QueueLink*>(queue); }
+
+void Unlink(QueueLink* q) {
+  q->prev->next = q->next;
+  q->next->prev = q->prev;
+}
+
+void InsertHead(QueueLink* head, QueueLink* q) {
+  q->next = head->next;
+  q->prev = head;
+  q->next->prev = q;
+  head->next = q;
+}
+
+void InsertTail(QueueLink* head, QueueLink* q) {
+  q->next = head;
+  q->prev = head->prev;
+  q->prev->next = q;
+  head->prev = q;
+}
+
 LoopProbe* From(const Napi::CallbackInfo& info) { return static_cast<LoopProbe*>(info.Data()); }
 
 double EventsOrNaN(uint64_t value) {
@@ -36,16 +65,73 @@ double EventsOrNaN(uint64_t value) {
 }  // namespace
 
 void LoopRecorder::Flush() {
-  Histogram* histograms[] = {&busy, &poll, &poll_wait, &check, &timers};
-  for (size_t h = 0; h < 5; ++h) {
-    for (size_t i = 0; i < staged; ++i) histograms[h]->Record(stage[i][h]);
+  for (size_t h = 0; h < kPhases; ++h) histograms[h].RecordMany(stage_[h], staged_);
+  iterations.store(iterations.load(std::memory_order_relaxed) + staged_, std::memory_order_release);
+  staged_ = 0;
+}
+
+void LoopRecorder::Append(uint64_t index, uint64_t start_ns, uint64_t duration_ns, uint64_t poll_wait_ns,
+                          uint64_t poll_ns, uint64_t check_ns, uint64_t timers_ns, uint64_t events) {
+  const uint64_t n = ring_written_.load(std::memory_order_relaxed);
+  ring_claimed_.store(n + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  IterationSlot& slot = ring_[n & (kRingSize - 1)];
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  slot.index.store(index, kRelaxed);
+  slot.start_ns.store(start_ns, kRelaxed);
+  slot.duration_ns.store(duration_ns, kRelaxed);
+  slot.poll_wait_ns.store(poll_wait_ns, kRelaxed);
+  slot.poll_ns.store(poll_ns, kRelaxed);
+  slot.check_ns.store(check_ns, kRelaxed);
+  slot.timers_ns.store(timers_ns, kRelaxed);
+  slot.events.store(events, kRelaxed);
+  ring_written_.store(n + 1, std::memory_order_release);
+}
+
+uint64_t LoopRecorder::ReadRing(uint64_t* cursor, double* out, uint64_t room, uint64_t* dropped) const {
+  const uint64_t written = ring_written_.load(std::memory_order_acquire);
+  uint64_t from = *cursor;
+  const uint64_t oldest = written > kRingSize ? written - kRingSize : 0;
+  if (from < oldest) {
+    *dropped += oldest - from;
+    from = oldest;
   }
-  iterations.store(iterations.load(std::memory_order_relaxed) + staged, std::memory_order_relaxed);
-  staged = 0;
+  uint64_t count = written - from;
+  if (count > room) count = room;
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  for (uint64_t i = 0; i < count; ++i) {
+    const IterationSlot& s = ring_[(from + i) & (kRingSize - 1)];
+    double* o = out + i * kSlotDoubles;
+    o[0] = static_cast<double>(s.index.load(kRelaxed));
+    o[1] = static_cast<double>(s.start_ns.load(kRelaxed));
+    o[2] = static_cast<double>(s.duration_ns.load(kRelaxed));
+    o[3] = static_cast<double>(s.poll_wait_ns.load(kRelaxed));
+    o[4] = static_cast<double>(s.poll_ns.load(kRelaxed));
+    o[5] = static_cast<double>(s.check_ns.load(kRelaxed));
+    o[6] = static_cast<double>(s.timers_ns.load(kRelaxed));
+    o[7] = EventsOrNaN(s.events.load(kRelaxed));
+  }
+  // A writer on another thread may have reused slots while they were copied: those at
+  // sequence numbers below claimed - kRingSize are suspect and count as dropped.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  const uint64_t claimed = ring_claimed_.load(kRelaxed);
+  const uint64_t safe_from = claimed > kRingSize ? claimed - kRingSize : 0;
+  if (from < safe_from) {
+    const uint64_t lost = safe_from - from < count ? safe_from - from : count;
+    std::memmove(out, out + lost * kSlotDoubles, (count - lost) * kSlotDoubles * sizeof(double));
+    *dropped += lost;
+    from += lost;
+    count -= lost;
+  }
+  *cursor = from + count;
+  return count;
 }
 
 LoopProbe::LoopProbe(Instance* instance)
-    : instance_(instance), recorder_(std::make_unique<LoopRecorder>()) {}
+    : shared_recorder_(std::make_shared<LoopRecorder>()),
+      clock_(Clock::Calibrated()),
+      recorder_(shared_recorder_.get()),
+      instance_(instance) {}
 
 void LoopProbe::ResolveInternals() {
   const auto* base = static_cast<const unsigned char*>(instance_->loop()->internal_fields);
@@ -56,7 +142,6 @@ void LoopProbe::ResolveInternals() {
   if (Uv().version >= 0x012D00) {
     idle_field_ = reinterpret_cast<const uint64_t*>(base + kIdleOffset145);
     events_field_ = reinterpret_cast<const uint64_t*>(base + kMetricsOffset + sizeof(uint64_t));
-    waiting_field_ = reinterpret_cast<const uint64_t*>(base + kMetricsOffset + 2 * sizeof(uint64_t));
   } else {
     idle_field_ = reinterpret_cast<const uint64_t*>(base + kIdleOffset144);
   }
@@ -65,6 +150,7 @@ void LoopProbe::ResolveInternals() {
 void LoopProbe::Start() {
   uv_loop_t* loop = instance_->loop();
   ResolveInternals();
+  check_queue_ = &loop->check_handles;
   start_hr_ns_ = uv_hrtime();
   idle_at_start_ = uv_metrics_idle_time(loop);
   const uint64_t events = EventsNow();
@@ -83,14 +169,17 @@ void LoopProbe::Start() {
   instance_->Own(reinterpret_cast<uv_handle_t*>(&prepare_));
   instance_->Retain();
 
-  uv_check_init(loop, &check_);
-  check_.data = this;
-  uv_check_start(&check_, OnCheck);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
-  instance_->Own(reinterpret_cast<uv_handle_t*>(&check_));
-  instance_->Retain();
-
-  instance_->Own(reinterpret_cast<uv_handle_t*>(&marker_));
+  // Both check handles go to the head now; OnPrepare moves check_end_ to the tail (not
+  // here: uvscope may be loaded from a setImmediate callback, in the middle of the check
+  // phase, when loop->check_handles holds only the handles that already ran).
+  for (uv_check_t* check : {&check_end_, &check_start_}) {
+    uv_check_init(loop, check);
+    check->data = this;
+    uv_check_start(check, check == &check_start_ ? OnCheckStart : OnCheckEnd);
+    uv_unref(reinterpret_cast<uv_handle_t*>(check));
+    instance_->Own(reinterpret_cast<uv_handle_t*>(check));
+    instance_->Retain();
+  }
   started_ = true;
 }
 
@@ -99,13 +188,34 @@ void LoopProbe::Close() {
   started_ = false;
   uv_prepare_stop(&prepare_);
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), OnHandleClosed);
-  uv_check_stop(&check_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&check_), OnHandleClosed);
-  // A marker closing now still gets its close callback, which releases it.
+  for (uv_check_t* check : {&check_start_, &check_end_}) {
+    uv_check_stop(check);
+    uv_close(reinterpret_cast<uv_handle_t*>(check), OnHandleClosed);
+  }
 }
 
 void LoopProbe::OnHandleClosed(uv_handle_t* handle) {
   static_cast<LoopProbe*>(handle->data)->instance_->Release();  // may free the probe
+}
+
+// Puts check_start_ first and check_end_ last in the check queue. Only outside the check
+// phase (uv__run_check moves the queue aside while it runs).
+void LoopProbe::OrderChecks() {
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&check_start_)) ||
+      !uv_is_active(reinterpret_cast<uv_handle_t*>(&check_end_))) {
+    return;
+  }
+  QueueLink* head = Link(check_queue_);
+  QueueLink* first = Link(&check_start_.queue);
+  QueueLink* last = Link(&check_end_.queue);
+  if (head->next != first) {
+    Unlink(first);
+    InsertHead(head, first);
+  }
+  if (head->prev != last) {
+    Unlink(last);
+    InsertTail(head, last);
+  }
 }
 
 uint64_t LoopProbe::IdleNs() {
@@ -153,37 +263,43 @@ uint64_t LoopProbe::EventsNow() const {
 
 void LoopProbe::OnPrepare(uv_prepare_t* handle) {
   auto* self = static_cast<LoopProbe*>(handle->data);
-  const uint64_t now = Clock::Get().NowNs();
-  if (self->completed_) {
-    LoopRecorder& r = *self->recorder_;
-    const uint64_t duration = now - self->start_ns_;
-    const uint64_t timers = now - self->check_end_ns_;
-    const uint64_t busy = duration > self->poll_wait_ns_ ? duration - self->poll_wait_ns_ : 0;
-    uint64_t* staged = r.stage[r.staged];
-    staged[0] = busy;
-    staged[1] = self->poll_ns_;
-    staged[2] = self->poll_wait_ns_;
-    staged[3] = self->check_ns_;
-    staged[4] = timers;
-    if (++r.staged == LoopRecorder::kStageSize) r.Flush();
-    if (self->ring_enabled_ && busy >= self->ring_min_busy_ns_) {
-      IterationSlot& slot = r.ring[r.ring_written & (LoopRecorder::kRingSize - 1)];
-      slot = {self->index_, self->start_ns_, duration, self->poll_wait_ns_,
-              self->poll_ns_, self->check_ns_, timers, self->iteration_events_};
-      ++r.ring_written;
-    }
+  const uint64_t now = self->clock_.NowNs();
+  if (self->completed_) self->Complete(now);
+  const QueueLink* head = Link(self->check_queue_);
+  if (head->next != Link(&self->check_start_.queue) || head->prev != Link(&self->check_end_.queue)) {
+    self->OrderChecks();
   }
   ++self->index_;
   self->in_iteration_ = true;
+  self->in_check_ = false;
   self->completed_ = false;
   self->start_ns_ = now;
   self->idle_at_prepare_ = self->IdleNs();
 }
 
-void LoopProbe::OnCheck(uv_check_t* handle) {
+// Finishes the iteration that ends at `now` (this prepare).
+void LoopProbe::Complete(uint64_t now) {
+  LoopRecorder& r = *recorder_;
+  const uint64_t duration = now - start_ns_;
+  const uint64_t timers = now - check_end_ns_;
+  const uint64_t busy = duration - poll_wait_ns_;  // poll_wait_ns_ <= the time in poll
+  r.Stage(busy, poll_ns_, poll_wait_ns_, check_ns_, timers);
+  if (r.ring_enabled.load(std::memory_order_relaxed) &&
+      busy >= r.ring_min_busy_ns.load(std::memory_order_relaxed)) {
+    r.Append(index_, start_ns_, duration, poll_wait_ns_, poll_ns_, check_ns_, timers, iteration_events_);
+  }
+  // For a reader on another thread: fold before a poll that may block, so that what it
+  // reads is never staler than the current iteration.
+  if (r.eager_fold.load(std::memory_order_relaxed) && r.staged() > 0 &&
+      uv_backend_timeout(instance_->loop()) != 0) {
+    r.Flush();
+  }
+}
+
+void LoopProbe::OnCheckStart(uv_check_t* handle) {
   auto* self = static_cast<LoopProbe*>(handle->data);
-  if (!self->in_iteration_ || self->marker_closing_) return;
-  const uint64_t now = Clock::Get().NowNs();
+  if (!self->in_iteration_) return;
+  const uint64_t now = self->clock_.NowNs();
   const uint64_t idle = self->IdleNs();
   const uint64_t in_poll = now - self->start_ns_;
   uint64_t wait = idle - self->idle_at_prepare_;
@@ -196,22 +312,17 @@ void LoopProbe::OnCheck(uv_check_t* handle) {
     self->events_at_check_ = events;
   }
   self->check_start_ns_ = now;
-  // The marker's close callback runs in this iteration's closing phase: the end of check.
-  uv_idle_init(self->instance_->loop(), &self->marker_);
-  self->marker_.data = self;
-  uv_close(reinterpret_cast<uv_handle_t*>(&self->marker_), OnMarkerClosed);
-  self->marker_closing_ = true;
-  self->instance_->Retain();
+  self->in_check_ = true;
 }
 
-void LoopProbe::OnMarkerClosed(uv_handle_t* handle) {
+void LoopProbe::OnCheckEnd(uv_check_t* handle) {
   auto* self = static_cast<LoopProbe*>(handle->data);
-  const uint64_t now = Clock::Get().NowNs();
-  self->marker_closing_ = false;
+  if (!self->in_check_) return;
+  const uint64_t now = self->clock_.NowNs();
   self->check_end_ns_ = now;
   self->check_ns_ = now - self->check_start_ns_;
+  self->in_check_ = false;
   self->completed_ = true;
-  self->instance_->Release();  // last: may free the probe during teardown
 }
 
 Napi::Value LoopProbe::Read(const Napi::CallbackInfo& info) {
@@ -228,7 +339,7 @@ Napi::Value LoopProbe::Read(const Napi::CallbackInfo& info) {
   }
   double* data = out.Data();
   LoopRecorder& r = *recorder_;
-  r.Flush();  // JavaScript runs on the loop thread: the single writer may flush here
+  r.Flush();  // JavaScript runs on the loop thread: the single writer may fold here
   const uint64_t events = EventsNow();
   uint64_t waiting = LoopRecorder::kUnknownEvents;
   if (Uv().metrics_info != nullptr) {
@@ -236,8 +347,8 @@ Napi::Value LoopProbe::Read(const Napi::CallbackInfo& info) {
     Uv().metrics_info(instance_->loop(), &metrics);
     waiting = metrics.events_waiting - waiting_at_start_;
   }
-  data[0] = static_cast<double>(Clock::Get().kind());
-  data[1] = static_cast<double>(Clock::Get().NowNs());
+  data[0] = static_cast<double>(clock_.kind());
+  data[1] = static_cast<double>(clock_.NowNs());
   data[2] = static_cast<double>(uv_hrtime());
   data[3] = static_cast<double>(start_hr_ns_);
   data[4] = static_cast<double>(r.iterations.load(std::memory_order_relaxed));
@@ -248,15 +359,15 @@ Napi::Value LoopProbe::Read(const Napi::CallbackInfo& info) {
   data[8] = static_cast<double>(idle_read_);
   for (size_t i = 9; i < kReadHeader; ++i) data[i] = 0;
   double* image = data + kReadHeader;
-  for (const Histogram* h : {&r.busy, &r.poll, &r.poll_wait, &r.check, &r.timers}) {
-    h->CopyTo(image);
+  for (const Histogram& h : r.histograms) {
+    h.CopyTo(image);
     image += Histogram::kCopySize;
   }
   return env.Undefined();
 }
 
-// readIterations(cursor, out): copies ring slots from sequence number `cursor` on, as many
-// as fit in `out` (8 doubles each). Returns [count, nextCursor, dropped, clockNowNs, hrNowNs].
+// readIterations(cursor, out): copies ring records from sequence number `cursor` on, as
+// many as fit in `out`. Returns [count, nextCursor, dropped, clockNowNs, hrNowNs].
 Napi::Value LoopProbe::ReadIterations(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsTypedArray() ||
@@ -267,7 +378,7 @@ Napi::Value LoopProbe::ReadIterations(const Napi::CallbackInfo& info) {
   }
   const double cursor_arg = info[0].As<Napi::Number>().DoubleValue();
   const LoopRecorder& r = *recorder_;
-  if (!(cursor_arg >= 0) || cursor_arg > static_cast<double>(r.ring_written) ||
+  if (!(cursor_arg >= 0) || cursor_arg > static_cast<double>(r.ring_written()) ||
       std::floor(cursor_arg) != cursor_arg) {
     Napi::RangeError::New(env, "uvscope: cursor must be an integer between 0 and the records written")
         .ThrowAsJavaScriptException();
@@ -275,30 +386,13 @@ Napi::Value LoopProbe::ReadIterations(const Napi::CallbackInfo& info) {
   }
   Napi::Float64Array out = info[1].As<Napi::Float64Array>();
   uint64_t cursor = static_cast<uint64_t>(cursor_arg);
-  const uint64_t oldest = r.ring_written > LoopRecorder::kRingSize ? r.ring_written - LoopRecorder::kRingSize : 0;
-  const uint64_t dropped = cursor < oldest ? oldest - cursor : 0;
-  if (cursor < oldest) cursor = oldest;
-  uint64_t count = r.ring_written - cursor;
-  const uint64_t room = out.ElementLength() / kSlotDoubles;
-  if (count > room) count = room;
-  double* data = out.Data();
-  for (uint64_t i = 0; i < count; ++i) {
-    const IterationSlot& s = r.ring[(cursor + i) & (LoopRecorder::kRingSize - 1)];
-    double* o = data + i * kSlotDoubles;
-    o[0] = static_cast<double>(s.index);
-    o[1] = static_cast<double>(s.start_ns);
-    o[2] = static_cast<double>(s.duration_ns);
-    o[3] = static_cast<double>(s.poll_wait_ns);
-    o[4] = static_cast<double>(s.poll_ns);
-    o[5] = static_cast<double>(s.check_ns);
-    o[6] = static_cast<double>(s.timers_ns);
-    o[7] = EventsOrNaN(s.events);
-  }
+  uint64_t dropped = 0;
+  const uint64_t count = r.ReadRing(&cursor, out.Data(), out.ElementLength() / LoopRecorder::kSlotDoubles, &dropped);
   Napi::Array result = Napi::Array::New(env, 5);
   result.Set(0u, Napi::Number::New(env, static_cast<double>(count)));
-  result.Set(1u, Napi::Number::New(env, static_cast<double>(cursor + count)));
+  result.Set(1u, Napi::Number::New(env, static_cast<double>(cursor)));
   result.Set(2u, Napi::Number::New(env, static_cast<double>(dropped)));
-  result.Set(3u, Napi::Number::New(env, static_cast<double>(Clock::Get().NowNs())));
+  result.Set(3u, Napi::Number::New(env, static_cast<double>(clock_.NowNs())));
   result.Set(4u, Napi::Number::New(env, static_cast<double>(uv_hrtime())));
   return result;
 }
@@ -316,9 +410,11 @@ Napi::Value LoopProbe::ConfigureRing(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "uvscope: minBusyNs must be finite and >= 0").ThrowAsJavaScriptException();
     return {};
   }
-  ring_enabled_ = info[0].As<Napi::Boolean>().Value();
-  ring_min_busy_ns_ = min_busy >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(min_busy);
-  return Napi::Number::New(env, static_cast<double>(recorder_->ring_written));
+  LoopRecorder& r = *recorder_;
+  r.ring_min_busy_ns.store(min_busy >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(min_busy),
+                           std::memory_order_relaxed);
+  r.ring_enabled.store(info[0].As<Napi::Boolean>().Value(), std::memory_order_relaxed);
+  return Napi::Number::New(env, static_cast<double>(r.ring_written()));
 }
 
 void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
@@ -334,10 +430,10 @@ void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
       "loopConfigureRing", probe));
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("header", Napi::Number::New(env, static_cast<double>(kReadHeader)));
-  layout.Set("images", Napi::Number::New(env, static_cast<double>(kImages)));
+  layout.Set("images", Napi::Number::New(env, static_cast<double>(LoopRecorder::kPhases)));
   layout.Set("size", Napi::Number::New(env, static_cast<double>(kReadSize)));
   layout.Set("ringSize", Napi::Number::New(env, static_cast<double>(LoopRecorder::kRingSize)));
-  layout.Set("slotSize", Napi::Number::New(env, static_cast<double>(kSlotDoubles)));
+  layout.Set("slotSize", Napi::Number::New(env, static_cast<double>(LoopRecorder::kSlotDoubles)));
   exports.Set("loopLayout", layout);
 }
 

@@ -8,58 +8,96 @@
 #include <cstdint>
 #include <memory>
 
+#include "clock.h"
 #include "histogram.h"
 #include "instance.h"
 
 namespace uvscope {
 class Instance;
 
-// One completed loop iteration, durations in ns. kUnknownEvents where libuv cannot say.
+// One completed loop iteration, durations in ns. Written by the loop thread with relaxed
+// stores and published through LoopRecorder's ring counters (a seqlock over the ring).
 struct IterationSlot {
-  uint64_t index;
-  uint64_t start_ns;  // Clock::NowNs() at prepare
-  uint64_t duration_ns;
-  uint64_t poll_wait_ns;
-  uint64_t poll_ns;
-  uint64_t check_ns;
-  uint64_t timers_ns;
-  uint64_t events;
+  std::atomic<uint64_t> index;
+  std::atomic<uint64_t> start_ns;  // probe clock (uv_hrtime base) at prepare
+  std::atomic<uint64_t> duration_ns;
+  std::atomic<uint64_t> poll_wait_ns;
+  std::atomic<uint64_t> poll_ns;
+  std::atomic<uint64_t> check_ns;
+  std::atomic<uint64_t> timers_ns;
+  std::atomic<uint64_t> events;  // LoopRecorder::kUnknownEvents where libuv cannot say
 };
 
-// Everything the probe records on one loop. Fixed size, allocated once per environment.
-// Single writer: the loop thread. The histograms and counters are atomics that any thread
-// may read (see Histogram); the ring is read only on the loop thread (from JavaScript).
+// Everything the probe records on one loop. Fixed size, allocated once per environment and
+// shared (refcounted) so that a reader may keep it after the environment is gone.
+//
+// Threading: one writer, the loop thread, which takes no lock. Histograms, counters and
+// the ring are atomics any thread may read:
+//  - histograms and `iterations` see the iterations folded in so far (see Flush);
+//  - the ring is a seqlock: the writer bumps `ring_claimed`, fences, writes the slot, then
+//    publishes `ring_written`; ReadRing() drops whatever the writer may have overwritten
+//    while it copied. The stage buffer is the writer's alone.
 struct LoopRecorder {
   static constexpr size_t kRingSize = 4096;  // power of two
-  // Iterations are staged here and folded into the histograms kStageSize at a time:
-  // between iterations JavaScript evicts the histograms from the cache, and five
-  // scattered updates per iteration cost more than everything else the probe does.
+  static constexpr size_t kSlotDoubles = 8;
+  // Iterations are staged and folded into the histograms kStageSize at a time: between
+  // iterations JavaScript evicts the histograms from the cache, and five scattered
+  // updates per iteration cost more than everything else the probe does.
   static constexpr size_t kStageSize = 32;
+  static constexpr size_t kPhases = 5;  // busy, poll, pollWait, check, timers
   static constexpr uint64_t kUnknownEvents = UINT64_MAX;
 
-  Histogram busy;
-  Histogram poll;
-  Histogram poll_wait;
-  Histogram check;
-  Histogram timers;
-  std::atomic<uint64_t> iterations{0};
+  Histogram histograms[kPhases];
+  std::atomic<uint64_t> iterations{0};  // folded into the histograms
 
-  // Staged iterations (busy, poll, pollWait, check, timers), loop thread only.
-  uint64_t stage[kStageSize][5];
-  size_t staged = 0;
+  // Ring filter, set by readers: record iterations with busy >= ring_min_busy_ns while
+  // ring_enabled. Relaxed: a change applies from some iteration on.
+  std::atomic<bool> ring_enabled{false};
+  std::atomic<uint64_t> ring_min_busy_ns{0};
+  // Set while a reader on another thread wants the histograms current: the writer then
+  // also folds before a poll that may block (not used yet; one relaxed load per iteration).
+  std::atomic<bool> eager_fold{false};
+
+  // Loop thread only.
+  void Stage(uint64_t busy, uint64_t poll, uint64_t poll_wait, uint64_t check, uint64_t timers) {
+    const size_t i = staged_;
+    stage_[0][i] = busy;
+    stage_[1][i] = poll;
+    stage_[2][i] = poll_wait;
+    stage_[3][i] = check;
+    stage_[4][i] = timers;
+    if (++staged_ == kStageSize) Flush();
+  }
   void Flush();
+  size_t staged() const { return staged_; }
+  void Append(uint64_t index, uint64_t start_ns, uint64_t duration_ns, uint64_t poll_wait_ns,
+              uint64_t poll_ns, uint64_t check_ns, uint64_t timers_ns, uint64_t events);
 
-  // Ring of iterations, written only while a JavaScript reader wants it.
-  IterationSlot ring[kRingSize];
-  uint64_t ring_written = 0;  // slots ever written; next slot is ring_written % kRingSize
+  // Any thread. Copies the records from sequence number `*cursor` on that are still in the
+  // ring, at most `room`, into `out` (kSlotDoubles each); advances `*cursor` and returns how
+  // many were copied. Records the writer overwrote before they were read are skipped and
+  // added to `*dropped`.
+  uint64_t ReadRing(uint64_t* cursor, double* out, uint64_t room, uint64_t* dropped) const;
+  uint64_t ring_written() const { return ring_written_.load(std::memory_order_acquire); }
+
+ private:
+  uint64_t stage_[kPhases][kStageSize];
+  size_t staged_ = 0;
+
+  IterationSlot ring_[kRingSize];
+  std::atomic<uint64_t> ring_claimed_{0};  // slots whose writing has begun
+  std::atomic<uint64_t> ring_written_{0};  // slots completely written
 };
 
-// The loop probe: an unref'd prepare handle (start of an iteration), an unref'd check handle
-// started after Node's (so at the head of the check queue: end of poll, start of check),
-// and a close marker closed in the check callback (its close callback runs in the closing
-// phase of the same iteration: end of check). All three callbacks are purely native, take no
-// lock, allocate nothing and make no system call, except that the idle time is read with
-// uv_metrics_idle_time() (a mutex) until a direct read of the same counter is verified.
+// The loop probe. Three unref'd handles, callbacks purely native (they may run during
+// teardown), no lock, no allocation and no system call per iteration:
+//  - a prepare handle at the head of the prepare queue: start of an iteration;
+//  - a check handle at the HEAD of the check queue: end of poll, start of check;
+//  - a check handle at the TAIL of the check queue: end of check (after Node's
+//    CheckImmediate has run every setImmediate callback and its microtasks).
+// libuv inserts started handles at the head and re-appends each handle in run order, so a
+// handle moved to the tail once stays there; OnPrepare checks both ends (two compares)
+// and restores them if some other code started or restarted a check handle.
 class LoopProbe : public Component {
  public:
   explicit LoopProbe(Instance* instance);
@@ -71,13 +109,15 @@ class LoopProbe : public Component {
   static void Init(Napi::Env env, Napi::Object exports, Instance* instance);
 
  private:
-  enum class IdleRead { kUnverified, kDirect, kLocked };
+  enum class IdleRead { kUnverified = 0, kDirect = 1, kLocked = 2 };
 
   static void OnPrepare(uv_prepare_t* handle);
-  static void OnCheck(uv_check_t* handle);
-  static void OnMarkerClosed(uv_handle_t* handle);
+  static void OnCheckStart(uv_check_t* handle);
+  static void OnCheckEnd(uv_check_t* handle);
   static void OnHandleClosed(uv_handle_t* handle);
 
+  void Complete(uint64_t now);
+  void OrderChecks();
   uint64_t IdleNs();
   void Verify(uint64_t locked);
   uint64_t EventsNow() const;
@@ -87,17 +127,15 @@ class LoopProbe : public Component {
   Napi::Value ReadIterations(const Napi::CallbackInfo& info);
   Napi::Value ConfigureRing(const Napi::CallbackInfo& info);
 
-  Instance* const instance_;
-  std::unique_ptr<LoopRecorder> recorder_;
-  uv_prepare_t prepare_;
-  uv_check_t check_;
-  uv_idle_t marker_;
-  bool marker_closing_ = false;
-  bool started_ = false;
+  std::shared_ptr<LoopRecorder> shared_recorder_;  // owns *recorder_
 
-  // Per-iteration state (loop thread only).
+  // Hot state, loop thread only, kept together.
+  const Clock clock_;
+  LoopRecorder* const recorder_;
   bool in_iteration_ = false;   // a prepare was seen
-  bool completed_ = false;      // check end was seen for the current iteration
+  bool in_check_ = false;       // the start of this iteration's check was seen
+  bool completed_ = false;      // the end of this iteration's check was seen
+  IdleRead idle_read_ = IdleRead::kUnverified;
   uint64_t index_ = 0;
   uint64_t start_ns_ = 0;
   uint64_t idle_at_prepare_ = 0;
@@ -108,16 +146,16 @@ class LoopProbe : public Component {
   uint64_t check_ns_ = 0;
   uint64_t events_at_check_ = 0;
   uint64_t iteration_events_ = LoopRecorder::kUnknownEvents;
-
-  // Ring filter: record iterations with busy >= ring_min_busy_ns_ while ring_enabled_.
-  bool ring_enabled_ = false;
-  uint64_t ring_min_busy_ns_ = 0;
-
   // Direct reads of libuv's loop metrics (loop->internal_fields), verified at run time.
-  IdleRead idle_read_ = IdleRead::kUnverified;
-  const uint64_t* idle_field_ = nullptr;    // provider_idle_time
-  const uint64_t* events_field_ = nullptr;  // metrics.events (libuv >= 1.45)
-  const uint64_t* waiting_field_ = nullptr; // metrics.events_waiting (libuv >= 1.45)
+  const uint64_t* idle_field_ = nullptr;     // provider_idle_time
+  const uint64_t* events_field_ = nullptr;   // metrics.events (libuv >= 1.45)
+  void* check_queue_ = nullptr;              // &loop->check_handles
+
+  Instance* const instance_;
+  uv_prepare_t prepare_;
+  uv_check_t check_start_;
+  uv_check_t check_end_;
+  bool started_ = false;
   int verified_samples_ = 0;
 
   // Recording start, for cumulative snapshots.
