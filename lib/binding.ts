@@ -37,6 +37,10 @@ export interface NativeBinding {
   loopRead(out: Float64Array): void;
   /** Copies ring records from `cursor` into `out`; returns [count, nextCursor, dropped, clockNowNs, hrNowNs]. */
   loopReadIterations(cursor: number, out: Float64Array): [number, number, number, number, number];
+  /** Tells the recorder its worker_threads threadId. */
+  loopSetThreadId(threadId: number): void;
+  /** Reads every recorder in the process (loopRead() layout each; header[9] ended, header[10] threadId). */
+  loopReadThreads(): { current: boolean; data: Float64Array }[];
   /** Turns the iteration ring on or off with a busy-time filter; returns the ring's write cursor. */
   loopConfigureRing(enabled: boolean, minBusyNs: number): number;
 }

@@ -1,6 +1,6 @@
 // ESM entry: re-exports the CommonJS build so that import and require share one
 // module instance (one set of readers and watchers per thread).
-export { iterations, loopStats, runtime, UvscopeError, watch } from './index.js';
+export { iterations, loopStats, runtime, threads, UvscopeError, watch } from './index.js';
 export type {
   Distribution,
   HandleSummary,
@@ -11,6 +11,7 @@ export type {
   LoopStats,
   RuntimeInfo,
   ThreadpoolStats,
+  ThreadStats,
   UvscopeErrorCode,
   WatchOptions,
 } from './index.js';

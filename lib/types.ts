@@ -111,3 +111,21 @@ export interface IterationRecord {
   /** I/O events processed in this iteration; null where libuv lacks `uv_metrics_info`. */
   events: number | null;
 }
+
+/**
+ * One thread's loop as seen from any thread: `threads()` returns one per thread that has
+ * loaded uvscope (main and workers), read without messaging that thread.
+ */
+export interface ThreadStats extends Omit<LoopStats, 'handles'> {
+  /** `worker_threads.threadId` of the thread (0 for the main thread). */
+  threadId: number;
+  /** Whether this entry is the calling thread. */
+  current: boolean;
+  /** The thread's environment has ended (a worker that exited): its numbers are final. */
+  ended: boolean;
+  /**
+   * Handle counts, for the calling thread only (a loop's handles cannot be walked safely
+   * from another thread); null for the others.
+   */
+  handles: HandleSummary | null;
+}
