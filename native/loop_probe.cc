@@ -251,6 +251,7 @@ void LoopProbe::OnPrepare(uv_prepare_t* handle) {
       ++r.ring_written;
     }
   }
+  self->instance_->RunTicks(now);
   ++self->index_;
   self->in_iteration_ = true;
   self->completed_ = false;
