@@ -45,7 +45,7 @@ Pair ReadPair() {
 
 }  // namespace
 
-Clock Clock::Calibrated() {
+const Clock& Clock::Get() {
   static const Clock clock = [] {
     Clock c;
 #ifdef UVSCOPE_HAVE_TSC

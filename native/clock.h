@@ -31,9 +31,10 @@ class Clock {
  public:
   enum class Kind { kHrtime = 0, kTsc = 1 };
 
-  // The process's calibrated clock. The first call calibrates it (a ~1 ms spin; call it at
-  // module load, never from a loop callback); any thread, any time after.
-  static Clock Calibrated();
+  // The process's calibrated clock. The first call calibrates it (a ~1 ms spin: make it at
+  // module load, never from a loop callback); any thread, any time after. Hot paths keep a
+  // copy (a Clock is 32 bytes, immutable) next to their own state.
+  static const Clock& Get();
 
   uint64_t NowNs() const {
 #ifdef UVSCOPE_HAVE_TSC

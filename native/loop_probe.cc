@@ -5,14 +5,14 @@
 #include <limits>
 
 #include "instance.h"
+#include "registry.h"
 #include "uv_compat.h"
 
 namespace uvscope {
 namespace {
 
-// Read() layout: a header of kReadHeader doubles, then the histogram images in this order.
-constexpr size_t kReadHeader = 16;
-constexpr size_t kReadSize = kReadHeader + LoopRecorder::kPhases * Histogram::kCopySize;
+constexpr size_t kReadHeader = LoopRecorder::kReadHeader;
+constexpr size_t kReadSize = LoopRecorder::kReadSize;
 
 // Offsets into loop->internal_fields (libuv's uv__loop_internal_fields_t), 64-bit
 // platforms: { unsigned flags; uv__loop_metrics_t loop_metrics; ... } where loop_metrics is
@@ -64,10 +64,62 @@ double EventsOrNaN(uint64_t value) {
 
 }  // namespace
 
-void LoopRecorder::Flush() {
-  for (size_t h = 0; h < kPhases; ++h) histograms[h].RecordMany(stage_[h], staged_);
-  iterations.store(iterations.load(std::memory_order_relaxed) + staged_, std::memory_order_release);
+void LoopRecorder::Fold() {
+  const uint32_t seq = fold_seq.load(std::memory_order_relaxed);
+  fold_seq.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  for (size_t h = 0; h < kImages; ++h) histograms[h].RecordMany(stage_[h], staged_);
+  iterations.store(iterations.load(std::memory_order_relaxed) + staged_, std::memory_order_relaxed);
   staged_ = 0;
+  fold_seq.store(seq + 2, std::memory_order_release);
+}
+
+void LoopRecorder::End(uint64_t idle_ns) {
+  std::lock_guard<std::mutex> lock(mutex);
+  loop = nullptr;
+  end_hr_ns = uv_hrtime();
+  final_idle_ns = idle_ns;
+  ended = true;
+}
+
+void LoopRecorder::Read(double* data) {
+  uint64_t now_hr;
+  uint64_t idle;
+  bool has_ended;
+  double id;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    has_ended = ended;
+    id = thread_id;
+    now_hr = ended ? end_hr_ns : uv_hrtime();
+    // uv_metrics_idle_time() is safe from any thread; the loop is alive while `loop` is set.
+    idle = ended ? final_idle_ns : uv_metrics_idle_time(loop) - idle_at_start;
+  }
+  // Copy the counters and histograms from one side of a fold (see fold_seq).
+  for (;;) {
+    const uint32_t before = fold_seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    data[4] = static_cast<double>(iterations.load(std::memory_order_relaxed));
+    double* image = data + kReadHeader;
+    for (const Histogram& h : histograms) {
+      h.CopyTo(image);
+      image += Histogram::kCopySize;
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (fold_seq.load(std::memory_order_relaxed) == before) break;
+  }
+  const Clock& clock = Clock::Get();
+  data[0] = static_cast<double>(clock.kind());
+  data[1] = static_cast<double>(clock.NowNs());
+  data[2] = static_cast<double>(now_hr);
+  data[3] = static_cast<double>(start_hr_ns);
+  data[5] = static_cast<double>(idle);
+  data[6] = EventsOrNaN(events.load(std::memory_order_relaxed));
+  data[7] = EventsOrNaN(events_waiting.load(std::memory_order_relaxed));
+  data[8] = 0;  // the reader fills in how the idle time is read
+  data[9] = has_ended ? 1 : 0;
+  data[10] = id;
+  for (size_t i = 11; i < kReadHeader; ++i) data[i] = 0;
 }
 
 void LoopRecorder::Append(uint64_t index, uint64_t start_ns, uint64_t duration_ns, uint64_t poll_wait_ns,
@@ -127,9 +179,25 @@ uint64_t LoopRecorder::ReadRing(uint64_t* cursor, double* out, uint64_t room, ui
   return count;
 }
 
+void LoopProbe::Fold() {
+  LoopRecorder& r = *recorder_;
+  r.Fold();
+  const uint64_t events = EventsNow();
+  if (events != LoopRecorder::kUnknownEvents) {
+    r.events.store(events - events_at_start_, std::memory_order_relaxed);
+    UvMetrics metrics{};
+    if (waiting_field_ != nullptr && idle_read_ == IdleRead::kDirect) {
+      metrics.events_waiting = *static_cast<const volatile uint64_t*>(waiting_field_);
+    } else {
+      Uv().metrics_info(instance_->loop(), &metrics);
+    }
+    r.events_waiting.store(metrics.events_waiting - waiting_at_start_, std::memory_order_relaxed);
+  }
+}
+
 LoopProbe::LoopProbe(Instance* instance)
     : shared_recorder_(std::make_shared<LoopRecorder>()),
-      clock_(Clock::Calibrated()),
+      clock_(Clock::Get()),
       recorder_(shared_recorder_.get()),
       instance_(instance) {}
 
@@ -142,6 +210,7 @@ void LoopProbe::ResolveInternals() {
   if (Uv().version >= 0x012D00) {
     idle_field_ = reinterpret_cast<const uint64_t*>(base + kIdleOffset145);
     events_field_ = reinterpret_cast<const uint64_t*>(base + kMetricsOffset + sizeof(uint64_t));
+    waiting_field_ = reinterpret_cast<const uint64_t*>(base + kMetricsOffset + 2 * sizeof(uint64_t));
   } else {
     idle_field_ = reinterpret_cast<const uint64_t*>(base + kIdleOffset144);
   }
@@ -151,8 +220,9 @@ void LoopProbe::Start() {
   uv_loop_t* loop = instance_->loop();
   ResolveInternals();
   check_queue_ = &loop->check_handles;
-  start_hr_ns_ = uv_hrtime();
-  idle_at_start_ = uv_metrics_idle_time(loop);
+  recorder_->start_hr_ns = uv_hrtime();
+  recorder_->idle_at_start = uv_metrics_idle_time(loop);
+  recorder_->loop = loop;
   const uint64_t events = EventsNow();
   events_at_start_ = events;
   events_at_check_ = events;
@@ -160,6 +230,8 @@ void LoopProbe::Start() {
     UvMetrics metrics{};
     Uv().metrics_info(loop, &metrics);
     waiting_at_start_ = metrics.events_waiting;
+    recorder_->events.store(0, std::memory_order_relaxed);
+    recorder_->events_waiting.store(0, std::memory_order_relaxed);
   }
 
   uv_prepare_init(loop, &prepare_);
@@ -181,11 +253,14 @@ void LoopProbe::Start() {
     instance_->Retain();
   }
   started_ = true;
+  Registry::Add(shared_recorder_);
 }
 
 void LoopProbe::Close() {
   if (!started_) return;
   started_ = false;
+  Fold();
+  recorder_->End(uv_metrics_idle_time(instance_->loop()) - recorder_->idle_at_start);
   uv_prepare_stop(&prepare_);
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), OnHandleClosed);
   for (uv_check_t* check : {&check_start_, &check_end_}) {
@@ -265,6 +340,7 @@ void LoopProbe::OnPrepare(uv_prepare_t* handle) {
   auto* self = static_cast<LoopProbe*>(handle->data);
   const uint64_t now = self->clock_.NowNs();
   if (self->completed_) self->Complete(now);
+  self->instance_->RunTicks(now);
   const QueueLink* head = Link(self->check_queue_);
   if (head->next != Link(&self->check_start_.queue) || head->prev != Link(&self->check_end_.queue)) {
     self->OrderChecks();
@@ -284,15 +360,12 @@ void LoopProbe::Complete(uint64_t now) {
   const uint64_t timers = now - check_end_ns_;
   const uint64_t busy = duration - poll_wait_ns_;  // poll_wait_ns_ <= the time in poll
   r.Stage(busy, poll_ns_, poll_wait_ns_, check_ns_, timers);
+  // Fold when the stage is full, and before the loop may sleep: other threads read the
+  // histograms, and staged iterations would stay invisible to them for the whole sleep.
+  if (r.stage_full() || uv_backend_timeout(instance_->loop()) != 0) Fold();
   if (r.ring_enabled.load(std::memory_order_relaxed) &&
       busy >= r.ring_min_busy_ns.load(std::memory_order_relaxed)) {
     r.Append(index_, start_ns_, duration, poll_wait_ns_, poll_ns_, check_ns_, timers, iteration_events_);
-  }
-  // For a reader on another thread: fold before a poll that may block, so that what it
-  // reads is never staler than the current iteration.
-  if (r.eager_fold.load(std::memory_order_relaxed) && r.staged() > 0 &&
-      uv_backend_timeout(instance_->loop()) != 0) {
-    r.Flush();
   }
 }
 
@@ -337,32 +410,9 @@ Napi::Value LoopProbe::Read(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "uvscope: out is too small").ThrowAsJavaScriptException();
     return {};
   }
-  double* data = out.Data();
-  LoopRecorder& r = *recorder_;
-  r.Flush();  // JavaScript runs on the loop thread: the single writer may fold here
-  const uint64_t events = EventsNow();
-  uint64_t waiting = LoopRecorder::kUnknownEvents;
-  if (Uv().metrics_info != nullptr) {
-    UvMetrics metrics{};
-    Uv().metrics_info(instance_->loop(), &metrics);
-    waiting = metrics.events_waiting - waiting_at_start_;
-  }
-  data[0] = static_cast<double>(clock_.kind());
-  data[1] = static_cast<double>(clock_.NowNs());
-  data[2] = static_cast<double>(uv_hrtime());
-  data[3] = static_cast<double>(start_hr_ns_);
-  data[4] = static_cast<double>(r.iterations.load(std::memory_order_relaxed));
-  data[5] = static_cast<double>(uv_metrics_idle_time(instance_->loop()) - idle_at_start_);
-  data[6] = events == LoopRecorder::kUnknownEvents ? std::numeric_limits<double>::quiet_NaN()
-                                                   : static_cast<double>(events - events_at_start_);
-  data[7] = EventsOrNaN(waiting);
-  data[8] = static_cast<double>(idle_read_);
-  for (size_t i = 9; i < kReadHeader; ++i) data[i] = 0;
-  double* image = data + kReadHeader;
-  for (const Histogram& h : r.histograms) {
-    h.CopyTo(image);
-    image += Histogram::kCopySize;
-  }
+  Fold();  // JavaScript runs on the loop thread: the single writer may fold here
+  recorder_->Read(out.Data());
+  out.Data()[8] = static_cast<double>(idle_read_);
   return env.Undefined();
 }
 
@@ -417,6 +467,36 @@ Napi::Value LoopProbe::ConfigureRing(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(r.ring_written()));
 }
 
+// setThreadId(id): the worker_threads threadId of this environment (0 on the main thread).
+Napi::Value LoopProbe::SetThreadId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "uvscope: threadId must be a number").ThrowAsJavaScriptException();
+    return {};
+  }
+  std::lock_guard<std::mutex> lock(recorder_->mutex);
+  recorder_->thread_id = info[0].As<Napi::Number>().DoubleValue();
+  return env.Undefined();
+}
+
+// readThreads(): [{ threadId, current, data: Float64Array }] for every listed recorder.
+Napi::Value LoopProbe::ReadThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Fold();
+  const auto recorders = Registry::List();
+  Napi::Array result = Napi::Array::New(env, recorders.size());
+  uint32_t i = 0;
+  for (const auto& recorder : recorders) {
+    Napi::Float64Array data = Napi::Float64Array::New(env, kReadSize);
+    recorder->Read(data.Data());
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("current", Napi::Boolean::New(env, recorder == shared_recorder_));
+    entry.Set("data", data);
+    result.Set(i++, entry);
+  }
+  return result;
+}
+
 void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
   LoopProbe* probe = instance->Add<LoopProbe>(instance);
   probe->Start();
@@ -425,12 +505,18 @@ void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
   exports.Set("loopReadIterations", Napi::Function::New(
       env, [](const Napi::CallbackInfo& info) { return From(info)->ReadIterations(info); },
       "loopReadIterations", probe));
+  exports.Set("loopSetThreadId", Napi::Function::New(
+      env, [](const Napi::CallbackInfo& info) { return From(info)->SetThreadId(info); },
+      "loopSetThreadId", probe));
+  exports.Set("loopReadThreads", Napi::Function::New(
+      env, [](const Napi::CallbackInfo& info) { return From(info)->ReadThreads(info); },
+      "loopReadThreads", probe));
   exports.Set("loopConfigureRing", Napi::Function::New(
       env, [](const Napi::CallbackInfo& info) { return From(info)->ConfigureRing(info); },
       "loopConfigureRing", probe));
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("header", Napi::Number::New(env, static_cast<double>(kReadHeader)));
-  layout.Set("images", Napi::Number::New(env, static_cast<double>(LoopRecorder::kPhases)));
+  layout.Set("images", Napi::Number::New(env, static_cast<double>(LoopRecorder::kImages)));
   layout.Set("size", Napi::Number::New(env, static_cast<double>(kReadSize)));
   layout.Set("ringSize", Napi::Number::New(env, static_cast<double>(LoopRecorder::kRingSize)));
   layout.Set("slotSize", Napi::Number::New(env, static_cast<double>(LoopRecorder::kSlotDoubles)));

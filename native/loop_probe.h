@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "clock.h"
 #include "histogram.h"
@@ -28,15 +29,16 @@ struct IterationSlot {
   std::atomic<uint64_t> events;  // LoopRecorder::kUnknownEvents where libuv cannot say
 };
 
-// Everything the probe records on one loop. Fixed size, allocated once per environment and
-// shared (refcounted) so that a reader may keep it after the environment is gone.
+// Everything the probe records on one loop. Fixed size, allocated once per environment.
 //
-// Threading: one writer, the loop thread, which takes no lock. Histograms, counters and
-// the ring are atomics any thread may read:
-//  - histograms and `iterations` see the iterations folded in so far (see Flush);
-//  - the ring is a seqlock: the writer bumps `ring_claimed`, fences, writes the slot, then
-//    publishes `ring_written`; ReadRing() drops whatever the writer may have overwritten
-//    while it copied. The stage buffer is the writer's alone.
+// Threading: one writer, the loop thread, which takes no lock. Any thread may read:
+//  - histograms and counters through Read(): a seqlock over Fold() (fold_seq) gives a copy
+//    from one side of a fold; staged iterations become visible at the next fold (when the
+//    stage is full, before the loop may sleep, and at every read from JavaScript);
+//  - the ring through ReadRing(): a seqlock over each slot write (ring_claimed_ before,
+//    ring_written_ after); what the writer may have overwritten during a copy is dropped.
+// Lifetime: shared (refcounted) by the probe and the process-wide Registry, so a worker's
+// final numbers stay readable from other threads after its environment is gone (End()).
 struct LoopRecorder {
   static constexpr size_t kRingSize = 4096;  // power of two
   static constexpr size_t kSlotDoubles = 8;
@@ -44,19 +46,18 @@ struct LoopRecorder {
   // iterations JavaScript evicts the histograms from the cache, and five scattered
   // updates per iteration cost more than everything else the probe does.
   static constexpr size_t kStageSize = 32;
-  static constexpr size_t kPhases = 5;  // busy, poll, pollWait, check, timers
+  static constexpr size_t kImages = 5;  // busy, poll, pollWait, check, timers
   static constexpr uint64_t kUnknownEvents = UINT64_MAX;
 
-  Histogram histograms[kPhases];
+  Histogram histograms[kImages];
   std::atomic<uint64_t> iterations{0};  // folded into the histograms
+  // Seqlock over Fold(): odd while a fold is under way.
+  std::atomic<uint32_t> fold_seq{0};
 
   // Ring filter, set by readers: record iterations with busy >= ring_min_busy_ns while
   // ring_enabled. Relaxed: a change applies from some iteration on.
   std::atomic<bool> ring_enabled{false};
   std::atomic<uint64_t> ring_min_busy_ns{0};
-  // Set while a reader on another thread wants the histograms current: the writer then
-  // also folds before a poll that may block (not used yet; one relaxed load per iteration).
-  std::atomic<bool> eager_fold{false};
 
   // Loop thread only.
   void Stage(uint64_t busy, uint64_t poll, uint64_t poll_wait, uint64_t check, uint64_t timers) {
@@ -66,12 +67,19 @@ struct LoopRecorder {
     stage_[2][i] = poll_wait;
     stage_[3][i] = check;
     stage_[4][i] = timers;
-    if (++staged_ == kStageSize) Flush();
+    ++staged_;
   }
-  void Flush();
+  bool stage_full() const { return staged_ == kStageSize; }
   size_t staged() const { return staged_; }
+  void Fold();
   void Append(uint64_t index, uint64_t start_ns, uint64_t duration_ns, uint64_t poll_wait_ns,
               uint64_t poll_ns, uint64_t check_ns, uint64_t timers_ns, uint64_t events);
+
+  // Read() layout: a header of kReadHeader doubles, then the histogram images in the order
+  // busy, poll, pollWait, check, timers. Any thread.
+  static constexpr size_t kReadHeader = 16;
+  static constexpr size_t kReadSize = kReadHeader + kImages * Histogram::kCopySize;
+  void Read(double* out);
 
   // Any thread. Copies the records from sequence number `*cursor` on that are still in the
   // ring, at most `room`, into `out` (kSlotDoubles each); advances `*cursor` and returns how
@@ -80,8 +88,24 @@ struct LoopRecorder {
   uint64_t ReadRing(uint64_t* cursor, double* out, uint64_t room, uint64_t* dropped) const;
   uint64_t ring_written() const { return ring_written_.load(std::memory_order_acquire); }
 
+  // Identity and what a reader on another thread needs. Set before the recorder is shared.
+  double thread_id = 0;
+  uint64_t start_hr_ns = 0;
+  uint64_t idle_at_start = 0;
+  // Published by the loop thread at each Fold(): events and events_waiting since start.
+  std::atomic<uint64_t> events{kUnknownEvents};
+  std::atomic<uint64_t> events_waiting{kUnknownEvents};
+
+  // Guards the fields below. Taken by readers and once at teardown, never per iteration.
+  std::mutex mutex;
+  uv_loop_t* loop = nullptr;  // null once the environment has ended
+  uint64_t end_hr_ns = 0;
+  uint64_t final_idle_ns = 0;
+  bool ended = false;
+  void End(uint64_t idle_ns);  // loop thread, at teardown
+
  private:
-  uint64_t stage_[kPhases][kStageSize];
+  uint64_t stage_[kImages][kStageSize];
   size_t staged_ = 0;
 
   IterationSlot ring_[kRingSize];
@@ -108,6 +132,8 @@ class LoopProbe : public Component {
 
   static void Init(Napi::Env env, Napi::Object exports, Instance* instance);
 
+  const std::shared_ptr<LoopRecorder>& recorder() const { return shared_recorder_; }
+
  private:
   enum class IdleRead { kUnverified = 0, kDirect = 1, kLocked = 2 };
 
@@ -117,6 +143,7 @@ class LoopProbe : public Component {
   static void OnHandleClosed(uv_handle_t* handle);
 
   void Complete(uint64_t now);
+  void Fold();  // recorder_->Fold() and publish the event counters
   void OrderChecks();
   uint64_t IdleNs();
   void Verify(uint64_t locked);
@@ -126,6 +153,8 @@ class LoopProbe : public Component {
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value ReadIterations(const Napi::CallbackInfo& info);
   Napi::Value ConfigureRing(const Napi::CallbackInfo& info);
+  Napi::Value SetThreadId(const Napi::CallbackInfo& info);
+  Napi::Value ReadThreads(const Napi::CallbackInfo& info);
 
   std::shared_ptr<LoopRecorder> shared_recorder_;  // owns *recorder_
 
@@ -149,6 +178,7 @@ class LoopProbe : public Component {
   // Direct reads of libuv's loop metrics (loop->internal_fields), verified at run time.
   const uint64_t* idle_field_ = nullptr;     // provider_idle_time
   const uint64_t* events_field_ = nullptr;   // metrics.events (libuv >= 1.45)
+  const uint64_t* waiting_field_ = nullptr;  // metrics.events_waiting (libuv >= 1.45)
   void* check_queue_ = nullptr;              // &loop->check_handles
 
   Instance* const instance_;
@@ -159,8 +189,6 @@ class LoopProbe : public Component {
   int verified_samples_ = 0;
 
   // Recording start, for cumulative snapshots.
-  uint64_t start_hr_ns_ = 0;
-  uint64_t idle_at_start_ = 0;
   uint64_t events_at_start_ = 0;
   uint64_t waiting_at_start_ = 0;
 };

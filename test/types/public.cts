@@ -4,8 +4,65 @@ import uvscope = require('uvscope');
 import type { Equal } from './assert';
 import { assertType } from './assert';
 
+type Distribution = uvscope.Distribution;
+
+// SPEC §2 names and signatures.
+assertType<Equal<typeof uvscope.loopStats, (since?: uvscope.LoopStats) => uvscope.LoopStats>>();
+assertType<Equal<ReturnType<typeof uvscope.watch>, AsyncIterableIterator<uvscope.LoopStats>>>();
+assertType<Equal<Parameters<typeof uvscope.watch>, [options?: uvscope.WatchOptions]>>();
+assertType<Equal<ReturnType<typeof uvscope.iterations>, uvscope.IterationStream>>();
+assertType<uvscope.IterationStream extends AsyncIterableIterator<uvscope.IterationRecord> ? true : false>();
+assertType<Equal<ReturnType<typeof uvscope.threadpool>, uvscope.ThreadpoolStats>>();
 assertType<Equal<ReturnType<typeof uvscope.runtime>, uvscope.RuntimeInfo>>();
-assertType<Equal<uvscope.RuntimeInfo['metricsInfo'], boolean>>();
+assertType<Equal<typeof uvscope.threads, (since?: uvscope.ThreadStats[]) => uvscope.ThreadStats[]>>();
+
+// Option names and types.
+assertType<Equal<uvscope.WatchOptions, { intervalMs?: number; signal?: AbortSignal; ref?: boolean }>>();
+assertType<Equal<NonNullable<uvscope.IterationsOptions['minBusyMs']>, number>>();
+
+// Distribution: exactly the SPEC fields, all numbers.
+assertType<
+  Equal<keyof Distribution, 'count' | 'totalMs' | 'minMs' | 'maxMs' | 'meanMs' | 'p50Ms' | 'p90Ms' | 'p99Ms' | 'p999Ms'>
+>();
+assertType<Equal<Distribution[keyof Distribution], number>>();
+
+// LoopStats: the SPEC fields with their types (more fields are allowed by SPEC; these stay).
+type L = uvscope.LoopStats;
+assertType<Equal<L['timestamp'] | L['windowMs'] | L['iterations'] | L['utilization'] | L['activeMs'] | L['idleMs'], number>>();
+assertType<Equal<L['events'], number | null>>();
+assertType<Equal<L['eventsWaiting'], number | null>>();
+assertType<Equal<L['busy'], Distribution>>();
+assertType<Equal<L['phases']['poll'] | L['phases']['pollWait'] | L['phases']['check'] | L['phases']['timers'], Distribution>>();
+assertType<Equal<L['handles'], uvscope.HandleSummary>>();
+assertType<Equal<L['threadpool'], uvscope.ThreadpoolStats>>();
+
+// HandleSummary and ThreadpoolStats SPEC fields.
+assertType<Equal<Pick<uvscope.HandleSummary, 'total' | 'active' | 'referenced'>, { total: number; active: number; referenced: number }>>();
+assertType<Equal<uvscope.HandleSummary['byType'], Record<string, number>>>();
+assertType<Equal<uvscope.ThreadpoolStats['size'], number>>();
+assertType<Equal<uvscope.ThreadpoolStats['busy'], number | null>>();
+assertType<Equal<uvscope.ThreadpoolStats['queued'], number | null>>();
+assertType<Equal<uvscope.ThreadpoolStats['queueWait'], Distribution>>();
+
+// IterationRecord: exactly the SPEC fields.
+assertType<
+  Equal<
+    uvscope.IterationRecord,
+    {
+      index: number;
+      startMs: number;
+      durationMs: number;
+      busyMs: number;
+      pollWaitMs: number;
+      pollMs: number;
+      checkMs: number;
+      timersMs: number;
+      events: number | null;
+    }
+  >
+>();
+
+// Errors.
 assertType<Equal<InstanceType<typeof uvscope.UvscopeError>['code'], uvscope.UvscopeErrorCode>>();
 assertType<
   Equal<

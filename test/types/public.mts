@@ -6,5 +6,11 @@ import type { Equal } from './assert.js';
 import { assertType } from './assert.js';
 
 assertType<Equal<keyof typeof esm, keyof typeof cjs>>();
+assertType<Equal<typeof esm.loopStats, typeof cjs.loopStats>>();
+assertType<Equal<typeof esm.watch, typeof cjs.watch>>();
+assertType<Equal<typeof esm.iterations, typeof cjs.iterations>>();
+assertType<Equal<typeof esm.threadpool, typeof cjs.threadpool>>();
+assertType<Equal<typeof esm.threads, typeof cjs.threads>>();
 assertType<Equal<typeof esm.runtime, typeof cjs.runtime>>();
 assertType<Equal<typeof esm.UvscopeError, typeof cjs.UvscopeError>>();
+assertType<Equal<esm.LoopStats, cjs.LoopStats>>();
