@@ -3,10 +3,11 @@
 import * as path from 'node:path';
 
 import type { HistogramLayout } from './distribution.js';
+import type { LoopProbeInfo } from './loop.js';
 import { UvscopeError } from './errors.js';
 
-/** What the running Node and libuv offer. */
-export interface RuntimeInfo {
+/** What the running Node and libuv offer, as the addon reports it. */
+export interface NativeRuntimeInfo {
   /** `uv_version_string()` of the libuv inside this Node. */
   uvVersion: string;
   /** `uv_version()`: 0xMMmmpp. */
@@ -19,9 +20,12 @@ export interface RuntimeInfo {
   mainLoop: boolean;
 }
 
+/** What the running Node and libuv offer, and how the loop probe measures on this thread. */
+export interface RuntimeInfo extends NativeRuntimeInfo, LoopProbeInfo {}
+
 /** The native addon's exports. */
 export interface NativeBinding {
-  runtime(): RuntimeInfo;
+  runtime(): NativeRuntimeInfo;
   /** Bucket layout of every native histogram. */
   histogramLayout: HistogramLayout;
   /** Records `values` into a fresh native histogram and returns its image (for tests). */

@@ -8,6 +8,7 @@ export type {
   IterationsOptions,
   IterationStream,
   LoopPhases,
+  LoopProbeInfo,
   LoopStats,
   RuntimeInfo,
   ThreadpoolInFlight,

@@ -11,7 +11,7 @@ const native = binding();
 
 /** What the running Node and libuv offer (libuv version, whether `events` can be measured). */
 export function runtime(): RuntimeInfo {
-  return native.runtime();
+  return { ...native.runtime(), ...loop.probe() };
 }
 
 const pool = makeThreadpool(native);
@@ -26,6 +26,7 @@ export const threadpool = pool.threadpool;
 export const configureThreadpool = pool.configureThreadpool;
 
 const loop = makeLoopStats(native, {
+  // Placeholder, replaced by the handles component.
   handles: (): HandleSummary => ({ total: 0, active: 0, referenced: 0, byType: {} }),
   threadpool: pool.threadpool,
 });
@@ -50,6 +51,7 @@ export const iterations = makeIterations(native);
 
 export type { RuntimeInfo } from './binding.js';
 export type { IterationsOptions, IterationStream } from './iterations.js';
+export type { LoopProbeInfo } from './loop.js';
 export type { ThreadpoolOptions, ThreadpoolSettings } from './threadpool.js';
 export type { WatchOptions } from './watch.js';
 export type {

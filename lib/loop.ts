@@ -30,9 +30,52 @@ type LoopPart = Omit<LoopStats, 'handles' | 'threadpool'>;
 
 const NS_TO_MS = 1e-6;
 
-/** `performance.now()` minus `uv_hrtime()` in ms: both clocks run on uv_hrtime. */
+/**
+ * `performance.now()` minus `uv_hrtime()`, in ms. Node computes `performance.now()` as
+ * `(uv_hrtime() - timeOrigin) / 1e6` with one process-wide time origin (workers share it),
+ * so the offset is a constant; it is not exposed, so it is bracketed between two
+ * `process.hrtime` reads (also uv_hrtime), the tightest of a few tries: within ~0.2 µs.
+ */
 export function perfOffsetMs(): number {
-  return performance.now() - Number(process.hrtime.bigint()) * NS_TO_MS;
+  let best = Infinity;
+  let offset = 0;
+  for (let i = 0; i < 16; i++) {
+    const before = process.hrtime.bigint();
+    const now = performance.now();
+    const after = process.hrtime.bigint();
+    const width = Number(after - before);
+    if (width < best) {
+      best = width;
+      offset = now - (Number(before) + width / 2) * NS_TO_MS;
+    }
+  }
+  return offset;
+}
+
+/** How the loop probe measures, as `runtime()` reports it. */
+export interface LoopProbeInfo {
+  /**
+   * The probe's clock: `'tsc'` (the CPU's time-stamp counter, calibrated against
+   * `uv_hrtime()`; used where the kernel's clocksource is the TSC) or `'hrtime'` (`uv_hrtime()`).
+   */
+  loopClock: 'tsc' | 'hrtime';
+  /**
+   * How `pollWait` is read on this thread's loop: `'direct'` (libuv's idle-time counter read
+   * in place, after checking its location against `uv_metrics_idle_time()` on the running
+   * loop), `'locked'` (`uv_metrics_idle_time()`, which takes a mutex, where the check failed)
+   * or `'verifying'` (the first iterations, read with `uv_metrics_idle_time()`).
+   */
+  pollWaitSource: 'direct' | 'locked' | 'verifying';
+}
+
+const POLL_WAIT_SOURCES = ['verifying', 'direct', 'locked'] as const;
+
+/** Decodes the probe description from a loopRead() header. */
+export function probeInfo(header: Float64Array): LoopProbeInfo {
+  return {
+    loopClock: header[0] === 1 ? 'tsc' : 'hrtime',
+    pollWaitSource: POLL_WAIT_SOURCES[header[8]!] ?? 'locked',
+  };
 }
 
 export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
@@ -138,5 +181,11 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
     });
   }
 
-  return { loopStats, threads };
+  /** How this thread's probe measures (see LoopProbeInfo). */
+  function probe(): LoopProbeInfo {
+    native.loopRead(buffer);
+    return probeInfo(buffer);
+  }
+
+  return { loopStats, threads, probe };
 }

@@ -24,6 +24,8 @@ describe.each([
   ['fs', 'fs callback', 'pollMs'],
   ['socket', 'socket data callback', 'pollMs'],
   ['immediate', 'setImmediate callback', 'checkMs'],
+  ['immediate-datadog', 'setImmediate callback, another addon\'s check handle started later', 'checkMs'],
+  ['close', 'close callback of a socket destroyed in a setImmediate callback', 'timersMs'],
 ] as const)('a ~50 ms block in a %s', (where, what, phase) => {
   it(`lands in ${phase} (${what})`, async () => {
     const { blockedMs, record } = await attribution(where);
