@@ -33,8 +33,10 @@ struct QueueLink {
 };
 static_assert(sizeof(uv_check_t::queue) == sizeof(QueueLink), "libuv queue layout");
 static_assert(sizeof(uv_loop_t::check_handles) == sizeof(QueueLink), "libuv queue layout");
+static_assert(sizeof(uv_loop_t::idle_handles) == sizeof(QueueLink), "libuv queue layout");
 
 QueueLink* Link(void* queue) { return static_cast<QueueLink*>(queue); }
+const QueueLink* Link(const void* queue) { return static_cast<const QueueLink*>(queue); }
 
 void Unlink(QueueLink* q) {
   q->prev->next = q->next;
@@ -220,6 +222,7 @@ void LoopProbe::Start() {
   uv_loop_t* loop = instance_->loop();
   ResolveInternals();
   check_queue_ = &loop->check_handles;
+  idle_queue_ = &loop->idle_handles;
   recorder_->start_hr_ns = uv_hrtime();
   recorder_->idle_at_start = uv_metrics_idle_time(loop);
   recorder_->loop = loop;
@@ -353,6 +356,15 @@ void LoopProbe::OnPrepare(uv_prepare_t* handle) {
   self->idle_at_prepare_ = self->IdleNs();
 }
 
+// Whether the coming poll may block. libuv polls with a zero timeout while any idle handle
+// is active (Node's, while setImmediate callbacks are pending): checking that queue first
+// spares busy loops the call.
+bool LoopProbe::MaySleep() const {
+  const QueueLink* idle = Link(idle_queue_);
+  if (idle->next != idle) return false;
+  return uv_backend_timeout(instance_->loop()) != 0;
+}
+
 // Finishes the iteration that ends at `now` (this prepare).
 void LoopProbe::Complete(uint64_t now) {
   LoopRecorder& r = *recorder_;
@@ -362,7 +374,7 @@ void LoopProbe::Complete(uint64_t now) {
   r.Stage(busy, poll_ns_, poll_wait_ns_, check_ns_, timers);
   // Fold when the stage is full, and before the loop may sleep: other threads read the
   // histograms, and staged iterations would stay invisible to them for the whole sleep.
-  if (r.stage_full() || uv_backend_timeout(instance_->loop()) != 0) Fold();
+  if (r.stage_full() || MaySleep()) Fold();
   if (r.ring_enabled.load(std::memory_order_relaxed) &&
       busy >= r.ring_min_busy_ns.load(std::memory_order_relaxed)) {
     r.Append(index_, start_ns_, duration, poll_wait_ns_, poll_ns_, check_ns_, timers, iteration_events_);

@@ -145,6 +145,7 @@ class LoopProbe : public Component {
   void Complete(uint64_t now);
   void Fold();  // recorder_->Fold() and publish the event counters
   void OrderChecks();
+  bool MaySleep() const;
   uint64_t IdleNs();
   void Verify(uint64_t locked);
   uint64_t EventsNow() const;
@@ -180,6 +181,7 @@ class LoopProbe : public Component {
   const uint64_t* events_field_ = nullptr;   // metrics.events (libuv >= 1.45)
   const uint64_t* waiting_field_ = nullptr;  // metrics.events_waiting (libuv >= 1.45)
   void* check_queue_ = nullptr;              // &loop->check_handles
+  const void* idle_queue_ = nullptr;         // &loop->idle_handles
 
   Instance* const instance_;
   uv_prepare_t prepare_;
