@@ -32,12 +32,14 @@ class Histogram {
   static constexpr size_t kHeader = 4;
   static constexpr size_t kCopySize = kHeader + kBuckets;
 
+  // Branch-free: bucket = shift * kSubCount + (value >> shift), where shift is how far the
+  // value's top bit lies above kSubBits (0 for values below kSubCount, which index
+  // themselves); values of 2^kMaxBits and more land in the last bucket.
   static size_t BucketOf(uint64_t value) {
-    if (value < kSubCount) return static_cast<size_t>(value);
-    const unsigned top = HighestBit(value);  // >= kSubBits
-    if (top >= kMaxBits) return kBuckets - 1;
-    const unsigned shift = top - kSubBits;
-    return static_cast<size_t>(kSubCount + shift * kSubCount + ((value >> shift) - kSubCount));
+    const unsigned top = HighestBit(value | 1);
+    const unsigned shift = top > kSubBits ? top - kSubBits : 0;
+    const uint64_t index = static_cast<uint64_t>(shift) * kSubCount + (value >> shift);
+    return static_cast<size_t>(index < kBuckets ? index : kBuckets - 1);
   }
 
   void Record(uint64_t value) {
@@ -48,15 +50,16 @@ class Histogram {
     if (value < min_.load(std::memory_order_relaxed)) min_.store(value, std::memory_order_relaxed);
   }
 
-  // The same as Record() of values[0], values[1], ... values[n-1], with count, sum, min and
-  // max stored once for the batch (the atomics keep the compiler from doing that itself).
-  void RecordMany(const uint64_t* values, size_t n) {
+  // The same as Record() of values[0], values[stride], ... values[(n-1) * stride], with
+  // count, sum, min and max stored once for the batch (the atomics keep the compiler from
+  // doing that itself).
+  void RecordMany(const uint64_t* values, size_t stride, size_t n) {
     if (n == 0) return;
     uint64_t sum = 0;
     uint64_t lo = UINT64_MAX;
     uint64_t hi = 0;
     for (size_t i = 0; i < n; ++i) {
-      const uint64_t value = values[i];
+      const uint64_t value = values[i * stride];
       Add(counts_[BucketOf(value)], 1);
       sum += value;
       lo = value < lo ? value : lo;

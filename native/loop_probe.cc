@@ -70,7 +70,7 @@ void LoopRecorder::Fold() {
   const uint32_t seq = fold_seq.load(std::memory_order_relaxed);
   fold_seq.store(seq + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
-  for (size_t h = 0; h < kImages; ++h) histograms[h].RecordMany(stage_[h], staged_);
+  for (size_t h = 0; h < kImages; ++h) histograms[h].RecordMany(&stage_[0][h], kImages, staged_);
   iterations.store(iterations.load(std::memory_order_relaxed) + staged_, std::memory_order_relaxed);
   staged_ = 0;
   fold_seq.store(seq + 2, std::memory_order_release);
