@@ -97,7 +97,7 @@ class Histogram {
     _BitScanReverse64(&index, value);
     return static_cast<unsigned>(index);
 #else
-    return 63u - static_cast<unsigned>(__builtin_clzll(value));
+    return 63u ^ static_cast<unsigned>(__builtin_clzll(value));  // compiles to bsr
 #endif
   }
 
