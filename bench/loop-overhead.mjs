@@ -59,10 +59,8 @@ for (const workload of values.workloads.split(',')) {
     });
     console.log(`${variant.padEnd(20)} ${cells.join('  ')}`);
   }
-  console.log(
-    `uvscope adds ${added.uvscope.toFixed(1)} ns/${unit} (CPU); Datadog adds ${added.datadog.toFixed(1)} ns; ` +
-      `uvscope/Datadog = ${(added.uvscope / added.datadog).toFixed(2)}`,
-  );
+  const ratio = added.uvscope > 0 && added.datadog > 0 ? `uvscope/Datadog = ${(added.uvscope / added.datadog).toFixed(2)}` : 'within noise';
+  console.log(`uvscope adds ${added.uvscope.toFixed(1)} ns/${unit} (CPU); Datadog adds ${added.datadog.toFixed(1)} ns; ${ratio}`);
 }
 
 if (values.callgrind) {
