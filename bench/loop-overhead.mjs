@@ -73,10 +73,11 @@ if (values.callgrind) {
     );
     return Number(/Collected : (\d+)/.exec(out.toString())[1]);
   };
+  // The child warms up with as many iterations as it measures: the two runs differ by 2n.
   console.log(`\ncallgrind (node --jitless, setImmediate chain): instructions per iteration, from runs of ${n} and ${2 * n} iterations`);
   const per = {};
   for (const variant of ['none', 'uvscope', 'datadog']) {
-    per[variant] = (collect(variant, 2 * n) - collect(variant, n)) / n;
+    per[variant] = (collect(variant, 2 * n) - collect(variant, n)) / (2 * n);
     console.log(`${variant.padEnd(20)} ${per[variant].toFixed(0).padStart(8)} instructions/iteration`);
   }
   console.log(`uvscope adds ${(per.uvscope - per.none).toFixed(0)} instructions/iteration; Datadog adds ${(per.datadog - per.none).toFixed(0)}`);
