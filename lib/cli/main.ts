@@ -10,7 +10,7 @@ import { Collector } from './collector.js';
 import { Run } from './model.js';
 import { type CliOptions, HELP, parse, UsageError } from './options.js';
 import { ENV_DIR, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
-import { renderLive } from './render.js';
+import { LIVE_ROWS, renderLive } from './render.js';
 import { renderSummary, summaryData } from './summary.js';
 import { Panel } from './terminal.js';
 
@@ -66,7 +66,7 @@ function run(command: string[], options: CliOptions): void {
 
   const runState = new Run(Date.now());
   const collector = new Collector(dir);
-  const panel = live ? new Panel(2, () => ({ rows: process.stderr.rows || 24, columns: process.stderr.columns || 80 })) : null;
+  const panel = live ? new Panel(2, LIVE_ROWS, () => ({ rows: process.stderr.rows || 24, columns: process.stderr.columns || 80 })) : null;
   const draw = () => panel?.draw(renderLive(runState, { width: panel.width, now: Date.now(), command, color }));
 
   const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });

@@ -16,6 +16,8 @@ export interface LiveOptions {
 }
 
 const TREND = 16;
+/** Most lines the panel has. */
+export const LIVE_ROWS = 12;
 const LABEL = 8;
 
 function label(p: Paint, text: string): string {
@@ -96,7 +98,7 @@ export function renderLive(run: Run, options: LiveOptions): string[] {
   if (slow !== undefined) {
     const other = Math.max(0, slow.busyMs - slow.pollMs - slow.checkMs - slow.timersMs);
     lines.push(
-      `${label(p, 'slowest')}${ms(slow.busyMs)} at ${seconds(slow.time - run.startTime)}: poll ${slow.pollMs.toFixed(1)} ` +
+      `${label(p, 'slowest')}${ms(slow.busyMs)} at +${seconds(slow.time - run.startTime)}: poll ${slow.pollMs.toFixed(1)} ` +
         `check ${slow.checkMs.toFixed(1)} timers ${slow.timersMs.toFixed(1)} other ${other.toFixed(1)}` +
         (slow.events === null ? '' : ` · ${slow.events} ev`),
     );

@@ -16,7 +16,12 @@ export class Panel {
   private columns = 0;
   private active = false;
 
-  constructor(private readonly fd: number, private readonly size: () => { rows: number; columns: number }) {}
+  /** `lines`: the panel's height; fixed, so the program's region only changes on a resize. */
+  constructor(
+    private readonly fd: number,
+    private readonly lines: number,
+    private readonly size: () => { rows: number; columns: number },
+  ) {}
 
   get width(): number {
     return this.columns || this.size().columns;
@@ -34,7 +39,7 @@ export class Panel {
   draw(lines: readonly string[]): void {
     const { rows, columns } = this.size();
     // Leave the program at least 3 rows; a smaller terminal gets a shortened panel.
-    const height = Math.max(1, Math.min(lines.length, rows - 3));
+    const height = Math.max(1, Math.min(this.lines, rows - 3));
     if (!this.active || height !== this.height || rows !== this.rows || columns !== this.columns) {
       this.setup(height, rows, columns);
     }
@@ -51,8 +56,10 @@ export class Panel {
       // Make room: scroll what is on screen up by the panel's height (a no-op where the
       // screen has empty rows below the cursor), then come back to where the output goes.
       text += '\n'.repeat(height) + `${ESC}[${height}A`;
-    } else if (height > this.height) {
-      text += `${ESC}7${ESC}[${rows};1H` + '\n'.repeat(height - this.height) + `${ESC}8${ESC}[${height - this.height}A`;
+    } else {
+      // A resize: give the whole screen back, clear the old panel, start over.
+      text += `${ESC}7${ESC}[r${ESC}8${ESC}7${ESC}[${Math.max(1, rows - this.height)};1H${ESC}[J${ESC}8`;
+      if (height > this.height) text += `${ESC}7${ESC}[${rows};1H` + '\n'.repeat(height - this.height) + `${ESC}8${ESC}[${height - this.height}A`;
     }
     // DECSTBM homes the cursor: save and restore around it.
     text += `${ESC}7${ESC}[1;${rows - height}r${ESC}8`;
