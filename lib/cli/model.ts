@@ -123,8 +123,13 @@ export class Run {
   private addWindow(state: ThreadState, line: WindowLine): void {
     const s = line.stats;
     state.lastTime = line.time;
-    state.history.push(line);
-    if (state.history.length > HISTORY) state.history.shift();
+    // A final window is whatever was left at exit, often a few ms: as a rate it would
+    // mislead the live view, so the trends keep it only when it is a full one.
+    const previous = state.history[state.history.length - 1];
+    if (!line.final || previous === undefined || s.windowMs >= previous.stats.windowMs / 2) {
+      state.history.push(line);
+      if (state.history.length > HISTORY) state.history.shift();
+    }
 
     const t = state.totals;
     t.windows++;
