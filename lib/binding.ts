@@ -37,8 +37,40 @@ export interface NativeBinding {
   loopRead(out: Float64Array): void;
   /** Copies ring records from `cursor` into `out`; returns [count, nextCursor, dropped, clockNowNs, hrNowNs]. */
   loopReadIterations(cursor: number, out: Float64Array): [number, number, number, number, number];
+  /** Tells the recorder its worker_threads threadId. */
+  loopSetThreadId(threadId: number): void;
+  /** Reads every recorder in the process (loopRead() layout each; header[9] ended, header[10] threadId). */
+  loopReadThreads(): { current: boolean; data: Float64Array }[];
   /** Turns the iteration ring on or off with a busy-time filter; returns the ring's write cursor. */
   loopConfigureRing(enabled: boolean, minBusyNs: number): number;
+
+  /** Layout of threadpoolRead()'s output and threadpoolThreads()' records. */
+  threadpoolLayout: {
+    header: number;
+    images: number;
+    size: number;
+    threadSize: number;
+    maxThreads: number;
+    kinds: number;
+    defaultPeriodNs: number;
+  };
+  /**
+   * Fills `out` (threadpoolLayout.size doubles): [uv_hrtime now ns, probes submitted,
+   * completed, cancelled, current probe's wait so far ns, period ns, pool size, tracked fs,
+   * dns, crypto in flight, pool started (0/1), ...reserved] then the queue-wait and
+   * callback-delay histograms.
+   */
+  threadpoolRead(out: Float64Array): void;
+  /** Sets the probe period (0 stops it); returns the period in force, ns. */
+  threadpoolConfigure(periodNs: number): number;
+  /**
+   * Fills `out` with [tid, busy (0/1/NaN), cpuNs] per known pool thread; returns [known
+   * threads (-1 where there is no per-thread view), threads blocked on the pool's condition
+   * variable (-1 while unknown)].
+   */
+  threadpoolThreads(out: Float64Array): [number, number];
+  /** Adds `delta` (-1, 0, 1) to the process-wide in-flight counter of `kind` (0 fs, 1 dns, 2 crypto). */
+  threadpoolTrack(kind: number, delta: number): void;
 }
 
 /** Package root: lib/ in the sources and dist/ when built sit at the same depth. */

@@ -1,6 +1,6 @@
 // ESM entry: re-exports the CommonJS build so that import and require share one
 // module instance (one set of readers and watchers per thread).
-export { iterations, loopStats, runtime, UvscopeError, watch } from './index.js';
+export { configureThreadpool, iterations, loopStats, runtime, threadpool, threads, UvscopeError, watch } from './index.js';
 export type {
   Distribution,
   HandleSummary,
@@ -10,7 +10,12 @@ export type {
   LoopPhases,
   LoopStats,
   RuntimeInfo,
+  ThreadpoolInFlight,
+  ThreadpoolOptions,
+  ThreadpoolSettings,
   ThreadpoolStats,
+  ThreadpoolThread,
+  ThreadStats,
   UvscopeErrorCode,
   WatchOptions,
 } from './index.js';

@@ -1,9 +1,9 @@
 // The public surface: an explicit export list.
 import { binding, type RuntimeInfo } from './binding.js';
-import { emptyDistribution } from './distribution.js';
 import { makeIterations } from './iterations.js';
 import { makeLoopStats } from './loop.js';
-import type { HandleSummary, ThreadpoolStats } from './types.js';
+import { makeThreadpool } from './threadpool.js';
+import type { HandleSummary } from './types.js';
 import { makeWatch } from './watch.js';
 
 // Loading uvscope starts recording on this thread's loop.
@@ -14,15 +14,34 @@ export function runtime(): RuntimeInfo {
   return native.runtime();
 }
 
+const pool = makeThreadpool(native);
+
+/**
+ * The libuv thread pool (process-wide): size, busy threads, queued work, and how long work
+ * waits for a thread. Cumulative, or given an earlier snapshot, over the window since it.
+ */
+export const threadpool = pool.threadpool;
+
+/** Sets the thread-pool probe's interval and turns in-flight request tracking on or off. */
+export const configureThreadpool = pool.configureThreadpool;
+
+const loop = makeLoopStats(native, {
+  handles: (): HandleSummary => ({ total: 0, active: 0, referenced: 0, byType: {} }),
+  threadpool: pool.threadpool,
+});
+
 /**
  * A snapshot of this thread's loop: cumulative since recording started, or, given an
  * earlier snapshot, the window between the two. Reading never resets anything.
  */
-export const loopStats = makeLoopStats(native, {
-  handles: (): HandleSummary => ({ total: 0, active: 0, referenced: 0, byType: {} }),
-  threadpool: (): ThreadpoolStats => ({ size: 4, busy: null, queued: null, queueWait: emptyDistribution() }),
-});
+export const loopStats = loop.loopStats;
 
+/**
+ * Every thread's loop (main and workers that loaded uvscope), read from this thread without
+ * messaging the others; given an earlier result, the windows since it, matched by threadId.
+ * Workers that ended stay listed (`ended: true`, final numbers) for 60 s.
+ */
+export const threads = loop.threads;
 /** One window snapshot per `intervalMs`, as an async iterator. */
 export const watch = makeWatch(loopStats);
 
@@ -31,6 +50,17 @@ export const iterations = makeIterations(native);
 
 export type { RuntimeInfo } from './binding.js';
 export type { IterationsOptions, IterationStream } from './iterations.js';
+export type { ThreadpoolOptions, ThreadpoolSettings } from './threadpool.js';
 export type { WatchOptions } from './watch.js';
-export type { Distribution, HandleSummary, IterationRecord, LoopPhases, LoopStats, ThreadpoolStats } from './types.js';
+export type {
+  Distribution,
+  HandleSummary,
+  IterationRecord,
+  LoopPhases,
+  LoopStats,
+  ThreadpoolInFlight,
+  ThreadpoolStats,
+  ThreadpoolThread,
+  ThreadStats,
+} from './types.js';
 export { UvscopeError, type UvscopeErrorCode } from './errors.js';

@@ -1,10 +1,11 @@
-// loopStats(): snapshots of this thread's loop, cumulative or over a window.
+// loopStats() and threads(): snapshots of event loops, cumulative or over a window.
 import { performance } from 'node:perf_hooks';
+import { threadId as ownThreadId } from 'node:worker_threads';
 
 import type { NativeBinding } from './binding.js';
 import { type HistogramImage, emptyImage, readImage, subtract, toDistribution } from './distribution.js';
 import { invalidArgType } from './errors.js';
-import type { Distribution, HandleSummary, LoopStats, ThreadpoolStats } from './types.js';
+import type { Distribution, HandleSummary, LoopStats, ThreadStats, ThreadpoolStats } from './types.js';
 
 /** The parts of a snapshot that other components provide. */
 export interface LoopSources {
@@ -12,15 +13,20 @@ export interface LoopSources {
   threadpool(since?: ThreadpoolStats): ThreadpoolStats;
 }
 
-/** One native read: counters since recording started and the cumulative histograms. */
+/** One native read of a recorder: counters since recording started and the cumulative histograms. */
 interface RawRead {
   hrNs: number;
+  startHrNs: number;
   iterations: number;
   idleNs: number;
   events: number | null;
   eventsWaiting: number | null;
+  ended: boolean;
+  threadId: number;
   images: HistogramImage[]; // busy, poll, pollWait, check, timers
 }
+
+type LoopPart = Omit<LoopStats, 'handles' | 'threadpool'>;
 
 const NS_TO_MS = 1e-6;
 
@@ -34,65 +40,103 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
   const histogram = native.histogramLayout;
   const buffer = new Float64Array(layout.size);
   const offsetMs = perfOffsetMs();
-  // Each snapshot remembers its raw read, so a later call can subtract it.
-  const raws = new WeakMap<LoopStats, RawRead>();
+  native.loopSetThreadId(ownThreadId);
 
-  const read = (): RawRead => {
-    native.loopRead(buffer);
+  const decode = (data: Float64Array): RawRead => {
     const images: HistogramImage[] = [];
     for (let i = 0; i < layout.images; i++) {
-      images.push(readImage(histogram, buffer, layout.header + i * (histogram.header + histogram.buckets)));
+      images.push(readImage(histogram, data, layout.header + i * (histogram.header + histogram.buckets)));
     }
     const nullable = (value: number) => (Number.isNaN(value) ? null : value);
     return {
-      hrNs: buffer[2]!,
-      iterations: buffer[4]!,
-      idleNs: buffer[5]!,
-      events: nullable(buffer[6]!),
-      eventsWaiting: nullable(buffer[7]!),
+      hrNs: data[2]!,
+      startHrNs: data[3]!,
+      iterations: data[4]!,
+      idleNs: data[5]!,
+      events: nullable(data[6]!),
+      eventsWaiting: nullable(data[7]!),
+      ended: data[9] === 1,
+      threadId: data[10]!,
       images,
     };
   };
 
-  native.loopRead(buffer);
-  const start: RawRead = {
-    hrNs: buffer[3]!,
+  // The read a cumulative snapshot subtracts: recording start, nothing counted yet.
+  const origin = (now: RawRead): RawRead => ({
+    ...now,
+    hrNs: now.startHrNs,
     iterations: 0,
     idleNs: 0,
-    events: Number.isNaN(buffer[6]!) ? null : 0,
-    eventsWaiting: Number.isNaN(buffer[7]!) ? null : 0,
-    images: Array.from({ length: layout.images }, () => emptyImage(histogram)),
-  };
+    events: now.events === null ? null : 0,
+    eventsWaiting: now.eventsWaiting === null ? null : 0,
+    images: now.images.map(() => emptyImage(histogram)),
+  });
 
-  return function loopStats(since?: LoopStats): LoopStats {
-    let base = start;
-    if (since !== undefined) {
-      const earlier = typeof since === 'object' && since !== null ? raws.get(since) : undefined;
-      if (earlier === undefined) throw invalidArgType('since', 'a LoopStats returned by loopStats() or watch() on this thread', since);
-      base = earlier;
-    }
-    const now = read();
-    const windowMs = (now.hrNs - base.hrNs) * NS_TO_MS;
-    const idleMs = Math.min(windowMs, Math.max(0, (now.idleNs - base.idleNs) * NS_TO_MS));
+  const between = (now: RawRead, base: RawRead | undefined): LoopPart => {
+    const from = base ?? origin(now);
+    const windowMs = Math.max(0, (now.hrNs - from.hrNs) * NS_TO_MS);
+    const idleMs = Math.min(windowMs, Math.max(0, (now.idleNs - from.idleNs) * NS_TO_MS));
     const activeMs = windowMs - idleMs;
     const dist = (i: number): Distribution =>
-      toDistribution(histogram, base === start ? now.images[i]! : subtract(histogram, now.images[i]!, base.images[i]!), NS_TO_MS);
+      toDistribution(histogram, base === undefined ? now.images[i]! : subtract(histogram, now.images[i]!, from.images[i]!), NS_TO_MS);
     const difference = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
-    const stats: LoopStats = {
+    return {
       timestamp: now.hrNs * NS_TO_MS + offsetMs,
       windowMs,
-      iterations: now.iterations - base.iterations,
+      iterations: now.iterations - from.iterations,
       utilization: windowMs > 0 ? activeMs / windowMs : 0,
       activeMs,
       idleMs,
-      events: difference(now.events, base.events),
-      eventsWaiting: difference(now.eventsWaiting, base.eventsWaiting),
+      events: difference(now.events, from.events),
+      eventsWaiting: difference(now.eventsWaiting, from.eventsWaiting),
       busy: dist(0),
       phases: { poll: dist(1), pollWait: dist(2), check: dist(3), timers: dist(4) },
-      handles: sources.handles(),
-      threadpool: sources.threadpool(since?.threadpool),
     };
+  };
+
+  // Each snapshot remembers its raw read, so a later call can subtract it.
+  const raws = new WeakMap<object, RawRead>();
+
+  function loopStats(since?: LoopStats): LoopStats {
+    let base: RawRead | undefined;
+    if (since !== undefined) {
+      base = typeof since === 'object' && since !== null ? raws.get(since) : undefined;
+      if (base === undefined) throw invalidArgType('since', 'a LoopStats returned by loopStats() or watch() on this thread', since);
+    }
+    native.loopRead(buffer);
+    const now = decode(buffer);
+    const stats: LoopStats = { ...between(now, base), handles: sources.handles(), threadpool: sources.threadpool(since?.threadpool) };
     raws.set(stats, now);
     return stats;
-  };
+  }
+
+  function threads(since?: ThreadStats[]): ThreadStats[] {
+    const earlier = new Map<number, RawRead>();
+    if (since !== undefined) {
+      if (!Array.isArray(since)) throw invalidArgType('since', 'an array returned by threads()', since);
+      for (const entry of since) {
+        const raw = typeof entry === 'object' && entry !== null ? raws.get(entry) : undefined;
+        if (raw === undefined) throw invalidArgType('since', 'an array returned by threads()', since);
+        earlier.set(raw.threadId, raw);
+      }
+    }
+    const pool = sources.threadpool(since?.[0]?.threadpool);
+    return native.loopReadThreads().map(({ current, data }) => {
+      const now = decode(data);
+      const base = earlier.get(now.threadId);
+      // A thread started after `since` gets its window from its own start.
+      const stats: ThreadStats = {
+        threadId: now.threadId,
+        current,
+        ended: now.ended,
+        ...between(now, base !== undefined && base.startHrNs === now.startHrNs ? base : undefined),
+        handles: current ? sources.handles() : null,
+        threadpool: pool,
+      };
+      raws.set(stats, now);
+      return stats;
+    });
+  }
+
+  return { loopStats, threads };
 }

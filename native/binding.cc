@@ -5,6 +5,7 @@
 #include "instance.h"
 #include "loop_probe.h"
 #include "runtime.h"
+#include "threadpool_probe.h"
 
 namespace uvscope {
 
@@ -14,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRuntime(env, exports, instance);
   InitHistogram(env, exports, instance);
   LoopProbe::Init(env, exports, instance);
+  ThreadpoolProbe::Init(env, exports, instance);
   return exports;
 }
 

@@ -45,6 +45,11 @@ void Instance::Own(const uv_handle_t* handle) {
   if (own_count_ < kMaxOwnHandles) own_[own_count_++] = handle;
 }
 
+void Instance::AddTick(TickFn fn, void* data) {
+  assert(tick_count_ < kMaxTicks);
+  if (tick_count_ < kMaxTicks) ticks_[tick_count_++] = {fn, data};
+}
+
 bool Instance::IsOwn(const uv_handle_t* handle) const {
   for (size_t i = 0; i < own_count_; ++i) {
     if (own_[i] == handle) return true;

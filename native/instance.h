@@ -5,6 +5,7 @@
 
 #include <cassert>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -60,6 +61,17 @@ class Instance {
   // registers each handle it initialises (a handle re-initialised in place, like a close
   // marker, once). At most kMaxOwnHandles per environment.
   static constexpr size_t kMaxOwnHandles = 16;
+
+  // Per-iteration hooks: the loop probe's prepare callback runs them with the timestamp it
+  // took, so every component shares one callback and one clock read per iteration. Loop
+  // thread only; native code only; at most kMaxTicks.
+  using TickFn = void (*)(void* data, uint64_t now_ns);
+  static constexpr size_t kMaxTicks = 4;
+  void AddTick(TickFn fn, void* data);
+  void RunTicks(uint64_t now_ns) const {
+    for (size_t i = 0; i < tick_count_; ++i) ticks_[i].fn(ticks_[i].data, now_ns);
+  }
+
   void Own(const uv_handle_t* handle);
   bool IsOwn(const uv_handle_t* handle) const;
 
@@ -77,6 +89,12 @@ class Instance {
   bool closing_ = false;
   const uv_handle_t* own_[kMaxOwnHandles] = {};
   size_t own_count_ = 0;
+  struct Tick {
+    TickFn fn;
+    void* data;
+  };
+  Tick ticks_[kMaxTicks] = {};
+  size_t tick_count_ = 0;
 };
 
 }  // namespace uvscope

@@ -5,15 +5,15 @@
 
 #include "clock.h"
 #include "instance.h"
+#include "registry.h"
 #include "uv_compat.h"
 
 namespace uvscope {
 namespace {
 
-// Read() layout: a header of kReadHeader doubles, then the histogram images in this order.
-constexpr size_t kReadHeader = 16;
-constexpr size_t kImages = 5;  // busy, poll, pollWait, check, timers
-constexpr size_t kReadSize = kReadHeader + kImages * Histogram::kCopySize;
+constexpr size_t kReadHeader = LoopRecorder::kReadHeader;
+constexpr size_t kImages = LoopRecorder::kImages;
+constexpr size_t kReadSize = LoopRecorder::kReadSize;
 constexpr size_t kSlotDoubles = 8;
 
 // Offsets into loop->internal_fields (libuv's uv__loop_internal_fields_t), 64-bit
@@ -35,17 +35,85 @@ double EventsOrNaN(uint64_t value) {
 
 }  // namespace
 
-void LoopRecorder::Flush() {
+void LoopRecorder::Fold() {
+  const uint32_t seq = fold_seq.load(std::memory_order_relaxed);
+  fold_seq.store(seq + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
   Histogram* histograms[] = {&busy, &poll, &poll_wait, &check, &timers};
-  for (size_t h = 0; h < 5; ++h) {
+  for (size_t h = 0; h < kImages; ++h) {
     for (size_t i = 0; i < staged; ++i) histograms[h]->Record(stage[i][h]);
   }
   iterations.store(iterations.load(std::memory_order_relaxed) + staged, std::memory_order_relaxed);
   staged = 0;
+  fold_seq.store(seq + 2, std::memory_order_release);
+}
+
+void LoopRecorder::End(uint64_t idle_ns) {
+  std::lock_guard<std::mutex> lock(mutex);
+  loop = nullptr;
+  end_hr_ns = uv_hrtime();
+  final_idle_ns = idle_ns;
+  ended = true;
+}
+
+void LoopRecorder::Read(double* data) {
+  uint64_t now_hr;
+  uint64_t idle;
+  bool has_ended;
+  double id;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    has_ended = ended;
+    id = thread_id;
+    now_hr = ended ? end_hr_ns : uv_hrtime();
+    // uv_metrics_idle_time() is safe from any thread; the loop is alive while `loop` is set.
+    idle = ended ? final_idle_ns : uv_metrics_idle_time(loop) - idle_at_start;
+  }
+  // Copy the counters and histograms from one side of a fold (see fold_seq).
+  double* image;
+  for (;;) {
+    const uint32_t before = fold_seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    data[4] = static_cast<double>(iterations.load(std::memory_order_relaxed));
+    image = data + kReadHeader;
+    for (const Histogram* h : {&busy, &poll, &poll_wait, &check, &timers}) {
+      h->CopyTo(image);
+      image += Histogram::kCopySize;
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (fold_seq.load(std::memory_order_relaxed) == before) break;
+  }
+  data[0] = static_cast<double>(Clock::Get().kind());
+  data[1] = static_cast<double>(Clock::Get().NowNs());
+  data[2] = static_cast<double>(now_hr);
+  data[3] = static_cast<double>(start_hr_ns);
+  data[5] = static_cast<double>(idle);
+  data[6] = EventsOrNaN(events.load(std::memory_order_relaxed));
+  data[7] = EventsOrNaN(events_waiting.load(std::memory_order_relaxed));
+  data[8] = 0;  // the reader fills in how the idle time is read
+  data[9] = has_ended ? 1 : 0;
+  data[10] = id;
+  for (size_t i = 11; i < kReadHeader; ++i) data[i] = 0;
+}
+
+void LoopProbe::Fold() {
+  LoopRecorder& r = *recorder_;
+  r.Fold();
+  const uint64_t events = EventsNow();
+  if (events != LoopRecorder::kUnknownEvents) {
+    r.events.store(events - events_at_start_, std::memory_order_relaxed);
+    UvMetrics metrics{};
+    if (waiting_field_ != nullptr && idle_read_ == IdleRead::kDirect) {
+      metrics.events_waiting = *static_cast<const volatile uint64_t*>(waiting_field_);
+    } else {
+      Uv().metrics_info(instance_->loop(), &metrics);
+    }
+    r.events_waiting.store(metrics.events_waiting - waiting_at_start_, std::memory_order_relaxed);
+  }
 }
 
 LoopProbe::LoopProbe(Instance* instance)
-    : instance_(instance), recorder_(std::make_unique<LoopRecorder>()) {}
+    : instance_(instance), recorder_(std::make_shared<LoopRecorder>()) {}
 
 void LoopProbe::ResolveInternals() {
   const auto* base = static_cast<const unsigned char*>(instance_->loop()->internal_fields);
@@ -65,8 +133,9 @@ void LoopProbe::ResolveInternals() {
 void LoopProbe::Start() {
   uv_loop_t* loop = instance_->loop();
   ResolveInternals();
-  start_hr_ns_ = uv_hrtime();
-  idle_at_start_ = uv_metrics_idle_time(loop);
+  recorder_->start_hr_ns = uv_hrtime();
+  recorder_->idle_at_start = uv_metrics_idle_time(loop);
+  recorder_->loop = loop;
   const uint64_t events = EventsNow();
   events_at_start_ = events;
   events_at_check_ = events;
@@ -74,6 +143,8 @@ void LoopProbe::Start() {
     UvMetrics metrics{};
     Uv().metrics_info(loop, &metrics);
     waiting_at_start_ = metrics.events_waiting;
+    recorder_->events.store(0, std::memory_order_relaxed);
+    recorder_->events_waiting.store(0, std::memory_order_relaxed);
   }
 
   uv_prepare_init(loop, &prepare_);
@@ -92,11 +163,14 @@ void LoopProbe::Start() {
 
   instance_->Own(reinterpret_cast<uv_handle_t*>(&marker_));
   started_ = true;
+  Registry::Add(recorder_);
 }
 
 void LoopProbe::Close() {
   if (!started_) return;
   started_ = false;
+  Fold();
+  recorder_->End(uv_metrics_idle_time(instance_->loop()) - recorder_->idle_at_start);
   uv_prepare_stop(&prepare_);
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), OnHandleClosed);
   uv_check_stop(&check_);
@@ -165,7 +239,11 @@ void LoopProbe::OnPrepare(uv_prepare_t* handle) {
     staged[2] = self->poll_wait_ns_;
     staged[3] = self->check_ns_;
     staged[4] = timers;
-    if (++r.staged == LoopRecorder::kStageSize) r.Flush();
+    // Fold when the stage is full, and before the loop may sleep: other threads read the
+    // histograms, and staged iterations would stay invisible to them for the whole sleep.
+    if (++r.staged == LoopRecorder::kStageSize || uv_backend_timeout(self->instance_->loop()) != 0) {
+      self->Fold();
+    }
     if (self->ring_enabled_ && busy >= self->ring_min_busy_ns_) {
       IterationSlot& slot = r.ring[r.ring_written & (LoopRecorder::kRingSize - 1)];
       slot = {self->index_, self->start_ns_, duration, self->poll_wait_ns_,
@@ -173,6 +251,7 @@ void LoopProbe::OnPrepare(uv_prepare_t* handle) {
       ++r.ring_written;
     }
   }
+  self->instance_->RunTicks(now);
   ++self->index_;
   self->in_iteration_ = true;
   self->completed_ = false;
@@ -226,32 +305,9 @@ Napi::Value LoopProbe::Read(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "uvscope: out is too small").ThrowAsJavaScriptException();
     return {};
   }
-  double* data = out.Data();
-  LoopRecorder& r = *recorder_;
-  r.Flush();  // JavaScript runs on the loop thread: the single writer may flush here
-  const uint64_t events = EventsNow();
-  uint64_t waiting = LoopRecorder::kUnknownEvents;
-  if (Uv().metrics_info != nullptr) {
-    UvMetrics metrics{};
-    Uv().metrics_info(instance_->loop(), &metrics);
-    waiting = metrics.events_waiting - waiting_at_start_;
-  }
-  data[0] = static_cast<double>(Clock::Get().kind());
-  data[1] = static_cast<double>(Clock::Get().NowNs());
-  data[2] = static_cast<double>(uv_hrtime());
-  data[3] = static_cast<double>(start_hr_ns_);
-  data[4] = static_cast<double>(r.iterations.load(std::memory_order_relaxed));
-  data[5] = static_cast<double>(uv_metrics_idle_time(instance_->loop()) - idle_at_start_);
-  data[6] = events == LoopRecorder::kUnknownEvents ? std::numeric_limits<double>::quiet_NaN()
-                                                   : static_cast<double>(events - events_at_start_);
-  data[7] = EventsOrNaN(waiting);
-  data[8] = static_cast<double>(idle_read_);
-  for (size_t i = 9; i < kReadHeader; ++i) data[i] = 0;
-  double* image = data + kReadHeader;
-  for (const Histogram* h : {&r.busy, &r.poll, &r.poll_wait, &r.check, &r.timers}) {
-    h->CopyTo(image);
-    image += Histogram::kCopySize;
-  }
+  Fold();  // JavaScript runs on the loop thread: the single writer may fold here
+  recorder_->Read(out.Data());
+  out.Data()[8] = static_cast<double>(idle_read_);
   return env.Undefined();
 }
 
@@ -321,6 +377,36 @@ Napi::Value LoopProbe::ConfigureRing(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(recorder_->ring_written));
 }
 
+// setThreadId(id): the worker_threads threadId of this environment (0 on the main thread).
+Napi::Value LoopProbe::SetThreadId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "uvscope: threadId must be a number").ThrowAsJavaScriptException();
+    return {};
+  }
+  std::lock_guard<std::mutex> lock(recorder_->mutex);
+  recorder_->thread_id = info[0].As<Napi::Number>().DoubleValue();
+  return env.Undefined();
+}
+
+// readThreads(): [{ threadId, current, data: Float64Array }] for every listed recorder.
+Napi::Value LoopProbe::ReadThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Fold();
+  const auto recorders = Registry::List();
+  Napi::Array result = Napi::Array::New(env, recorders.size());
+  uint32_t i = 0;
+  for (const auto& recorder : recorders) {
+    Napi::Float64Array data = Napi::Float64Array::New(env, kReadSize);
+    recorder->Read(data.Data());
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("current", Napi::Boolean::New(env, recorder == recorder_));
+    entry.Set("data", data);
+    result.Set(i++, entry);
+  }
+  return result;
+}
+
 void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
   LoopProbe* probe = instance->Add<LoopProbe>(instance);
   probe->Start();
@@ -329,6 +415,12 @@ void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
   exports.Set("loopReadIterations", Napi::Function::New(
       env, [](const Napi::CallbackInfo& info) { return From(info)->ReadIterations(info); },
       "loopReadIterations", probe));
+  exports.Set("loopSetThreadId", Napi::Function::New(
+      env, [](const Napi::CallbackInfo& info) { return From(info)->SetThreadId(info); },
+      "loopSetThreadId", probe));
+  exports.Set("loopReadThreads", Napi::Function::New(
+      env, [](const Napi::CallbackInfo& info) { return From(info)->ReadThreads(info); },
+      "loopReadThreads", probe));
   exports.Set("loopConfigureRing", Napi::Function::New(
       env, [](const Napi::CallbackInfo& info) { return From(info)->ConfigureRing(info); },
       "loopConfigureRing", probe));

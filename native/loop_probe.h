@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "histogram.h"
 #include "instance.h"
@@ -29,6 +30,10 @@ struct IterationSlot {
 // Everything the probe records on one loop. Fixed size, allocated once per environment.
 // Single writer: the loop thread. The histograms and counters are atomics that any thread
 // may read (see Histogram); the ring is read only on the loop thread (from JavaScript).
+//
+// Lifetime: shared by the probe and the process-wide Registry, so a worker's final numbers
+// stay readable from other threads after its environment is gone (End()). Other threads see
+// staged iterations once they are folded in: at most kStageSize - 1 iterations late.
 struct LoopRecorder {
   static constexpr size_t kRingSize = 4096;  // power of two
   // Iterations are staged here and folded into the histograms kStageSize at a time:
@@ -47,7 +52,33 @@ struct LoopRecorder {
   // Staged iterations (busy, poll, pollWait, check, timers), loop thread only.
   uint64_t stage[kStageSize][5];
   size_t staged = 0;
-  void Flush();
+  void Fold();  // loop thread: staged iterations into the histograms
+  // Seqlock over Fold(): odd while a fold is under way. Readers on other threads retry
+  // until they copy every histogram and counter from the same side of a fold.
+  std::atomic<uint32_t> fold_seq{0};
+
+  // Read() layout: a header of kReadHeader doubles, then the histogram images in the order
+  // busy, poll, pollWait, check, timers. Any thread.
+  static constexpr size_t kReadHeader = 16;
+  static constexpr size_t kImages = 5;
+  static constexpr size_t kReadSize = kReadHeader + kImages * Histogram::kCopySize;
+  void Read(double* out);
+
+  // Identity and what a reader on another thread needs. Set before the recorder is shared.
+  double thread_id = 0;
+  uint64_t start_hr_ns = 0;
+  uint64_t idle_at_start = 0;
+  // Published by the loop thread at each Fold(): events and events_waiting since start.
+  std::atomic<uint64_t> events{kUnknownEvents};
+  std::atomic<uint64_t> events_waiting{kUnknownEvents};
+
+  // Guards the fields below. Taken by readers and once at teardown, never per iteration.
+  std::mutex mutex;
+  uv_loop_t* loop = nullptr;  // null once the environment has ended
+  uint64_t end_hr_ns = 0;
+  uint64_t final_idle_ns = 0;
+  bool ended = false;
+  void End(uint64_t idle_ns);  // loop thread, at teardown
 
   // Ring of iterations, written only while a JavaScript reader wants it.
   IterationSlot ring[kRingSize];
@@ -70,6 +101,8 @@ class LoopProbe : public Component {
 
   static void Init(Napi::Env env, Napi::Object exports, Instance* instance);
 
+  const std::shared_ptr<LoopRecorder>& recorder() const { return recorder_; }
+
  private:
   enum class IdleRead { kUnverified, kDirect, kLocked };
 
@@ -80,15 +113,18 @@ class LoopProbe : public Component {
 
   uint64_t IdleNs();
   void Verify(uint64_t locked);
+  void Fold();  // recorder_->Fold() and publish the event counters
   uint64_t EventsNow() const;
   void ResolveInternals();
 
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value ReadIterations(const Napi::CallbackInfo& info);
   Napi::Value ConfigureRing(const Napi::CallbackInfo& info);
+  Napi::Value SetThreadId(const Napi::CallbackInfo& info);
+  Napi::Value ReadThreads(const Napi::CallbackInfo& info);
 
   Instance* const instance_;
-  std::unique_ptr<LoopRecorder> recorder_;
+  std::shared_ptr<LoopRecorder> recorder_;
   uv_prepare_t prepare_;
   uv_check_t check_;
   uv_idle_t marker_;
@@ -121,8 +157,6 @@ class LoopProbe : public Component {
   int verified_samples_ = 0;
 
   // Recording start, for cumulative snapshots.
-  uint64_t start_hr_ns_ = 0;
-  uint64_t idle_at_start_ = 0;
   uint64_t events_at_start_ = 0;
   uint64_t waiting_at_start_ = 0;
 };

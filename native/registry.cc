@@ -1,0 +1,63 @@
+#include "registry.h"
+
+#include <uv.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "loop_probe.h"
+
+namespace uvscope {
+namespace {
+
+struct State {
+  std::mutex mutex;
+  std::vector<std::shared_ptr<LoopRecorder>> recorders;
+};
+
+// Never destroyed: workers may still be tearing down while the process exits.
+State& Global() {
+  static State* state = new State();
+  return *state;
+}
+
+// Drops ended recorders past retention. Caller holds the registry mutex.
+void Prune(std::vector<std::shared_ptr<LoopRecorder>>& recorders) {
+  const uint64_t now = uv_hrtime();
+  size_t ended = 0;
+  for (auto it = recorders.rbegin(); it != recorders.rend(); ++it) {
+    std::lock_guard<std::mutex> lock((*it)->mutex);
+    if ((*it)->ended) ++ended;
+  }
+  recorders.erase(
+      std::remove_if(recorders.begin(), recorders.end(),
+                     [&](const std::shared_ptr<LoopRecorder>& r) {
+                       std::lock_guard<std::mutex> lock(r->mutex);
+                       if (!r->ended) return false;
+                       const bool expired = static_cast<double>(now - r->end_hr_ns) / 1e6 > Registry::kKeepEndedMs;
+                       if (expired || ended > Registry::kMaxEnded) {
+                         --ended;
+                         return true;
+                       }
+                       return false;
+                     }),
+      recorders.end());
+}
+
+}  // namespace
+
+void Registry::Add(std::shared_ptr<LoopRecorder> recorder) {
+  State& state = Global();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  Prune(state.recorders);
+  state.recorders.push_back(std::move(recorder));
+}
+
+std::vector<std::shared_ptr<LoopRecorder>> Registry::List() {
+  State& state = Global();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  Prune(state.recorders);
+  return state.recorders;
+}
+
+}  // namespace uvscope

@@ -1,0 +1,452 @@
+#include "threadpool_probe.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <mutex>
+
+#include "clock.h"
+#include "instance.h"
+
+#ifdef __linux__
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace uvscope {
+namespace {
+
+// threadpoolRead() layout: a header of kReadHeader doubles, then the queue-wait and
+// callback-delay histogram images.
+constexpr size_t kReadHeader = 16;
+constexpr size_t kImages = 2;
+constexpr size_t kReadSize = kReadHeader + kImages * Histogram::kCopySize;
+// threadpoolThreads() writes kThreadDoubles per pool thread: [tid, busy, cpuNs].
+constexpr size_t kThreadDoubles = 3;
+constexpr size_t kMaxPoolThreads = 1024;  // libuv's MAX_THREADPOOL_SIZE
+constexpr unsigned kNamedThreadsVersion = 0x013200;  // libuv 1.50: threads named libuv-worker
+
+ThreadpoolProbe* From(const Napi::CallbackInfo& info) {
+  return static_cast<ThreadpoolProbe*>(info.Data());
+}
+
+// libuv's own rule (src/threadpool.c init_threads): atoi, then 0 -> 1, above 1024 -> 1024
+// (a negative value wraps to a huge unsigned and becomes 1024).
+unsigned ConfiguredSize() {
+  unsigned n = 4;
+  const char* value = std::getenv("UV_THREADPOOL_SIZE");
+  if (value != nullptr) n = static_cast<unsigned>(std::atoi(value));
+  if (n == 0) n = 1;
+  if (n > kMaxPoolThreads) n = kMaxPoolThreads;
+  return n;
+}
+
+// Process-wide: the tracked in-flight counters summed over every environment, and the size
+// the pool started with (the libuv rule applied when a probe first completed, so after the
+// pool started; 0 until then).
+std::atomic<int64_t> g_tracked[ThreadpoolProbe::kKinds];
+std::atomic<unsigned> g_configured_size{0};
+
+#ifdef __linux__
+#if defined(__x86_64__)
+constexpr long kFutexSyscall = 202;
+#elif defined(__aarch64__)
+constexpr long kFutexSyscall = 98;
+#else
+constexpr long kFutexSyscall = -1;
+#endif
+
+// What the kernel says one thread is doing (/proc/self/task/<tid>/syscall).
+struct ThreadState {
+  bool readable = false;
+  bool futex_wait = false;  // blocked in futex(); `key` is its address rounded down to 8
+  uint64_t key = 0;
+};
+
+ssize_t ReadSmall(const char* path, char* buffer, size_t size) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  const ssize_t n = read(fd, buffer, size - 1);
+  close(fd);
+  if (n >= 0) buffer[n] = '\0';
+  return n;
+}
+
+ThreadState ReadState(int tid) {
+  ThreadState state;
+  char path[64];
+  char text[256];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+  if (ReadSmall(path, text, sizeof(text)) <= 0) return state;
+  state.readable = true;
+  // "running", or "<nr> <arg0> <arg1> ... <sp> <pc>" while blocked in a system call.
+  char* end = nullptr;
+  const long nr = std::strtol(text, &end, 10);
+  if (end == text || nr != kFutexSyscall) return state;
+  const unsigned long long address = std::strtoull(end, &end, 16);
+  const unsigned long long op = std::strtoull(end, &end, 16);
+  const unsigned command = static_cast<unsigned>(op) & 0x7f;  // less PRIVATE and CLOCK_REALTIME
+  if (command != 0 /* FUTEX_WAIT */ && command != 9 /* FUTEX_WAIT_BITSET */) return state;
+  state.futex_wait = true;
+  // A glibc condition variable is waited on at one of two adjacent words (its two groups).
+  state.key = static_cast<uint64_t>(address) & ~uint64_t{7};
+  return state;
+}
+
+double CpuNs(int tid) {
+  char path[64];
+  char text[128];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+  if (ReadSmall(path, text, sizeof(text)) <= 0) return std::numeric_limits<double>::quiet_NaN();
+  return std::strtod(text, nullptr);
+}
+
+bool IsNamedWorker(int tid) {
+  char path[64];
+  char text[32];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+  return ReadSmall(path, text, sizeof(text)) > 0 && std::strcmp(text, "libuv-worker\n") == 0;
+}
+
+long ThreadCount() {
+  char text[1024];
+  if (ReadSmall("/proc/self/stat", text, sizeof(text)) <= 0) return -1;
+  const char* p = std::strrchr(text, ')');  // the name may hold spaces and parentheses
+  if (p == nullptr) return -1;
+  // Fields after the name: state(3) ppid ... num_threads is field 20.
+  int field = 2;
+  for (; *p != '\0'; ++p) {
+    if (*p == ' ' && ++field == 20) return std::strtol(p + 1, nullptr, 10);
+  }
+  return -1;
+}
+
+template <typename F>
+void ForEachTask(F f) {
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    f(static_cast<int>(std::strtol(entry->d_name, nullptr, 10)));
+  }
+  closedir(dir);
+}
+
+// Which threads are the pool's. Pool threads live until the process exits, so the set only
+// grows. Sources: the thread that ran a probe (certain); on libuv >= 1.50 the name
+// `libuv-worker` (certain); else a thread blocked on the pool's condition variable, once
+// that variable's address is confirmed by two known pool threads waiting on it.
+class PoolThreads {
+ public:
+  static PoolThreads& Get() {
+    static PoolThreads* pool = new PoolThreads();  // never destroyed: pool threads use it
+    return *pool;
+  }
+
+  // On a pool thread, from the probe.
+  void AddCurrentThread() {
+    thread_local bool known = false;
+    if (known) return;
+    known = true;
+    const int tid = static_cast<int>(syscall(SYS_gettid));
+    std::lock_guard<std::mutex> lock(mutex_);
+    Add(tid);
+  }
+
+  // Fills `out` with [tid, busy, cpuNs] per known pool thread; returns how many, and
+  // through `idle_waiters` the threads now blocked on the pool's condition variable
+  // (-1 while its address is unknown).
+  size_t Sample(double* out, size_t room, long* idle_waiters) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const bool named = uv_version() >= kNamedThreadsVersion;
+    const long threads = ThreadCount();
+    if (named && (threads != last_thread_count_ || !stable_)) {
+      stable_ = threads == last_thread_count_;
+      last_thread_count_ = threads;
+      ForEachTask([&](int tid) {
+        if (!Known(tid) && IsNamedWorker(tid)) Add(tid);
+      });
+    }
+
+    // The condition variable idle pool threads wait on: a key two known pool threads
+    // share. Until then a known pool thread's key is a candidate, confirmed when another
+    // thread waits on it too (or when the pool has a single thread).
+    ThreadState states[kMaxPoolThreads];
+    for (size_t i = 0; i < count_; ++i) states[i] = ReadState(tids_[i]);
+    uint64_t candidate = cond_key_;
+    for (size_t i = 0; i < count_ && cond_key_ == 0; ++i) {
+      if (!states[i].futex_wait) continue;
+      if (candidate == 0) candidate = states[i].key;
+      for (size_t j = i + 1; j < count_; ++j) {
+        if (states[j].futex_wait && states[j].key == states[i].key) cond_key_ = states[i].key;
+      }
+    }
+    if (cond_key_ != 0) candidate = cond_key_;
+    const unsigned expected = g_configured_size.load();
+    if (cond_key_ == 0 && candidate != 0 && count_ == 1 && expected == 1) cond_key_ = candidate;
+
+    // Without names, idle pool threads not yet known are found by what they wait on.
+    if (!named && candidate != 0 && count_ < expected) {
+      size_t found = 0;
+      ForEachTask([&](int tid) {
+        if (Known(tid) || count_ >= kMaxPoolThreads) return;
+        const ThreadState state = ReadState(tid);
+        if (state.futex_wait && state.key == candidate) {
+          states[count_] = state;
+          Add(tid);
+          ++found;
+        }
+      });
+      if (found > 0) cond_key_ = candidate;
+    }
+
+    long idle = -1;
+    if (cond_key_ != 0) {
+      idle = 0;
+      for (size_t i = 0; i < count_; ++i) idle += states[i].futex_wait && states[i].key == cond_key_;
+    }
+    *idle_waiters = idle;
+
+    const size_t n = count_ < room ? count_ : room;
+    for (size_t i = 0; i < n; ++i) {
+      double* o = out + i * kThreadDoubles;
+      o[0] = tids_[i];
+      // Busy: anything but blocked on the pool's condition variable. A futex wait elsewhere
+      // is a work item waiting on a lock (busy); unknown while the variable is.
+      const ThreadState& st = states[i];
+      o[1] = !st.readable || (st.futex_wait && cond_key_ == 0)
+                 ? std::numeric_limits<double>::quiet_NaN()
+                 : (st.futex_wait && st.key == cond_key_ ? 0.0 : 1.0);
+      o[2] = CpuNs(tids_[i]);
+    }
+    return count_;
+  }
+
+ private:
+  bool Known(int tid) const {
+    for (size_t i = 0; i < count_; ++i) {
+      if (tids_[i] == tid) return true;
+    }
+    return false;
+  }
+  void Add(int tid) {
+    if (count_ < kMaxPoolThreads && !Known(tid)) tids_[count_++] = tid;
+  }
+
+  std::mutex mutex_;
+  int tids_[kMaxPoolThreads] = {};
+  size_t count_ = 0;
+  uint64_t cond_key_ = 0;
+  long last_thread_count_ = -1;
+  bool stable_ = false;
+};
+#endif  // __linux__
+
+}  // namespace
+
+ThreadpoolProbe::ThreadpoolProbe(Instance* instance)
+    : instance_(instance),
+      queue_wait_(std::make_unique<Histogram>()),
+      callback_delay_(std::make_unique<Histogram>()) {}
+
+ThreadpoolProbe::~ThreadpoolProbe() = default;
+
+void ThreadpoolProbe::Start() {
+  // Submissions are driven by the loop probe's per-iteration hook: no handle of our own,
+  // and no clock read of our own per iteration.
+  instance_->AddTick(OnTick, this);
+  work_.data = this;
+  // The first probe goes out a period after load, never while the program's first
+  // synchronous run could still set UV_THREADPOOL_SIZE before the pool starts.
+  last_submit_ns_ = Clock::Get().NowNs();
+  started_ = true;
+}
+
+void ThreadpoolProbe::Close() {
+  if (!started_) return;
+  started_ = false;
+  // A queued probe completes with UV_ECANCELED on the next loop turn; a running one in
+  // microseconds. Either way its after-work callback releases it.
+  if (in_flight_) uv_cancel(reinterpret_cast<uv_req_t*>(&work_));
+  for (int i = 0; i < kKinds; ++i) {
+    g_tracked[i].fetch_sub(tracked_[i], std::memory_order_relaxed);
+    tracked_[i] = 0;
+  }
+}
+
+void ThreadpoolProbe::OnTick(void* data, uint64_t now) {
+  auto* self = static_cast<ThreadpoolProbe*>(data);
+  if (!self->started_) return;
+  uv_loop_t* loop = self->instance_->loop();
+  if (self->in_flight_) {
+    // Nothing but the probe keeps the loop alive: let it end.
+    if (!self->cancel_requested_ && loop->active_handles == 0 && loop->active_reqs.count == 1) {
+      self->cancel_requested_ = true;
+      uv_cancel(reinterpret_cast<uv_req_t*>(&self->work_));
+    }
+    return;
+  }
+  if (self->period_ns_ == 0) return;
+  if (now - self->last_submit_ns_ < self->period_ns_) return;
+  if (loop->active_handles == 0 && loop->active_reqs.count == 0) return;  // the loop is ending
+  self->last_submit_ns_ = now;
+  self->submit_ns_ = now;
+  self->start_ns_.store(0, std::memory_order_relaxed);
+  if (uv_queue_work(loop, &self->work_, OnWork, OnAfterWork) != 0) return;
+  self->in_flight_ = true;
+  self->cancel_requested_ = false;
+  self->submitted_.store(self->submitted_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  self->instance_->Retain();
+}
+
+void ThreadpoolProbe::OnWork(uv_work_t* req) {
+  auto* self = static_cast<ThreadpoolProbe*>(req->data);
+  self->start_ns_.store(Clock::Get().NowNs(), std::memory_order_relaxed);
+#ifdef __linux__
+  PoolThreads::Get().AddCurrentThread();  // a system call once per pool thread
+#endif
+  self->done_ns_ = Clock::Get().NowNs();
+}
+
+void ThreadpoolProbe::OnAfterWork(uv_work_t* req, int status) {
+  auto* self = static_cast<ThreadpoolProbe*>(req->data);
+  self->in_flight_ = false;
+  if (status == 0) {
+    const uint64_t now = Clock::Get().NowNs();
+    const uint64_t start = self->start_ns_.load(std::memory_order_relaxed);
+    self->queue_wait_->Record(start > self->submit_ns_ ? start - self->submit_ns_ : 0);
+    self->callback_delay_->Record(now > self->done_ns_ ? now - self->done_ns_ : 0);
+    self->completed_.store(self->completed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    // The pool has started by now: the size it started with is libuv's rule applied to
+    // UV_THREADPOOL_SIZE as it is now (exact unless the variable changed in between).
+    if (g_configured_size.load(std::memory_order_relaxed) == 0) {
+      unsigned expected = 0;
+      g_configured_size.compare_exchange_strong(expected, ConfiguredSize());
+    }
+  } else {
+    self->cancelled_.store(self->cancelled_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  self->instance_->Release();  // last: may free the probe during teardown
+}
+
+// threadpoolRead(out): fills `out` (threadpoolLayout.size doubles).
+Napi::Value ThreadpoolProbe::Read(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    Napi::TypeError::New(env, "uvscope: out must be a Float64Array").ThrowAsJavaScriptException();
+    return {};
+  }
+  Napi::Float64Array out = info[0].As<Napi::Float64Array>();
+  if (out.ElementLength() < kReadSize) {
+    Napi::RangeError::New(env, "uvscope: out is too small").ThrowAsJavaScriptException();
+    return {};
+  }
+  double* data = out.Data();
+  const uint64_t now = Clock::Get().NowNs();
+  const uint64_t start = start_ns_.load(std::memory_order_relaxed);
+  data[0] = static_cast<double>(uv_hrtime());
+  data[1] = static_cast<double>(submitted_.load(std::memory_order_relaxed));
+  data[2] = static_cast<double>(completed_.load(std::memory_order_relaxed));
+  data[3] = static_cast<double>(cancelled_.load(std::memory_order_relaxed));
+  // How long the probe now in the queue has waited so far (0 when none is waiting).
+  data[4] = in_flight_ && start == 0 && now > submit_ns_ ? static_cast<double>(now - submit_ns_) : 0.0;
+  data[5] = static_cast<double>(period_ns_);
+  // The size the pool started with once a probe has seen it started; before that, the
+  // size it would start with now.
+  const unsigned started_size = g_configured_size.load(std::memory_order_relaxed);
+  data[6] = static_cast<double>(started_size != 0 ? started_size : ConfiguredSize());
+  data[10] = started_size != 0 ? 1.0 : 0.0;
+  for (int i = 0; i < kKinds; ++i) data[7 + i] = static_cast<double>(g_tracked[i].load(std::memory_order_relaxed));
+  for (size_t i = 11; i < kReadHeader; ++i) data[i] = 0;
+  queue_wait_->CopyTo(data + kReadHeader);
+  callback_delay_->CopyTo(data + kReadHeader + Histogram::kCopySize);
+  return env.Undefined();
+}
+
+// threadpoolConfigure(periodNs): 0 stops probing; returns the period in force.
+Napi::Value ThreadpoolProbe::Configure(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "uvscope: periodNs must be a number").ThrowAsJavaScriptException();
+    return {};
+  }
+  const double period = info[0].As<Napi::Number>().DoubleValue();
+  if (!(period >= 0) || !std::isfinite(period) || period > 3.6e12) {
+    Napi::RangeError::New(env, "uvscope: periodNs must be between 0 and 1 hour").ThrowAsJavaScriptException();
+    return {};
+  }
+  period_ns_ = static_cast<uint64_t>(period);
+  return Napi::Number::New(env, static_cast<double>(period_ns_));
+}
+
+// threadpoolThreads(out): [count, idle waiters] and per pool thread [tid, busy, cpuNs] in
+// `out`; count -1 where the platform has no per-thread view (not Linux).
+Napi::Value ThreadpoolProbe::Threads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    Napi::TypeError::New(env, "uvscope: out must be a Float64Array").ThrowAsJavaScriptException();
+    return {};
+  }
+  Napi::Float64Array out = info[0].As<Napi::Float64Array>();
+  Napi::Array result = Napi::Array::New(env, 2);
+#ifdef __linux__
+  long idle = -1;
+  const size_t count = PoolThreads::Get().Sample(out.Data(), out.ElementLength() / kThreadDoubles, &idle);
+  result.Set(0u, Napi::Number::New(env, static_cast<double>(count)));
+  result.Set(1u, Napi::Number::New(env, static_cast<double>(idle)));
+#else
+  result.Set(0u, Napi::Number::New(env, -1));
+  result.Set(1u, Napi::Number::New(env, -1));
+#endif
+  return result;
+}
+
+// threadpoolTrack(kind, delta): adds to the process-wide in-flight counter of `kind`.
+Napi::Value ThreadpoolProbe::Track(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "uvscope: threadpoolTrack(kind: number, delta: number)").ThrowAsJavaScriptException();
+    return {};
+  }
+  const int32_t kind = info[0].As<Napi::Number>().Int32Value();
+  const int32_t delta = info[1].As<Napi::Number>().Int32Value();
+  if (kind < 0 || kind >= kKinds || delta < -1 || delta > 1) {
+    Napi::RangeError::New(env, "uvscope: kind out of range or delta not -1, 0 or 1").ThrowAsJavaScriptException();
+    return {};
+  }
+  if (instance_->closing()) return env.Undefined();
+  tracked_[kind] += delta;
+  g_tracked[kind].fetch_add(delta, std::memory_order_relaxed);
+  return env.Undefined();
+}
+
+void ThreadpoolProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
+  ThreadpoolProbe* probe = instance->Add<ThreadpoolProbe>(instance);
+  probe->Start();
+  exports.Set("threadpoolRead", Napi::Function::New(
+      env, [](const Napi::CallbackInfo& info) { return From(info)->Read(info); }, "threadpoolRead", probe));
+  exports.Set("threadpoolConfigure", Napi::Function::New(
+      env, [](const Napi::CallbackInfo& info) { return From(info)->Configure(info); },
+      "threadpoolConfigure", probe));
+  exports.Set("threadpoolThreads", Napi::Function::New(
+      env, [](const Napi::CallbackInfo& info) { return From(info)->Threads(info); },
+      "threadpoolThreads", probe));
+  exports.Set("threadpoolTrack", Napi::Function::New(
+      env, [](const Napi::CallbackInfo& info) { return From(info)->Track(info); }, "threadpoolTrack", probe));
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("header", Napi::Number::New(env, static_cast<double>(kReadHeader)));
+  layout.Set("images", Napi::Number::New(env, static_cast<double>(kImages)));
+  layout.Set("size", Napi::Number::New(env, static_cast<double>(kReadSize)));
+  layout.Set("threadSize", Napi::Number::New(env, static_cast<double>(kThreadDoubles)));
+  layout.Set("maxThreads", Napi::Number::New(env, static_cast<double>(kMaxPoolThreads)));
+  layout.Set("kinds", Napi::Number::New(env, static_cast<double>(kKinds)));
+  layout.Set("defaultPeriodNs", Napi::Number::New(env, static_cast<double>(kDefaultPeriodNs)));
+  exports.Set("threadpoolLayout", layout);
+}
+
+}  // namespace uvscope

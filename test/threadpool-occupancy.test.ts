@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+
+import { runScript } from './helpers/child.js';
+
+// Each case runs in its own child process: the pool is process-wide and its size is fixed
+// when it starts.
+const linux = process.platform === 'linux';
+
+async function run(source: string, env: NodeJS.ProcessEnv = {}) {
+  const result = await runScript(source, { env: { UV_THREADPOOL_SIZE: undefined, ...env }, timeoutMs: 60_000 });
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as Record<string, any>;
+}
+
+// Calibrates pbkdf2 to ~200 ms on one core, lets the probe see an idle pool, then runs 8
+// of them on a pool of 4 and samples while they run.
+const saturate = `
+  const crypto = require('node:crypto');
+  const { threadpool, configureThreadpool } = require('uvscope');
+  configureThreadpool({ track: true, probeIntervalMs: 10 });
+  const keep = setInterval(() => {}, 5); // the probe runs while the loop iterates
+  let iterations = 20000;
+  const t = performance.now();
+  crypto.pbkdf2Sync('p', 's', iterations, 32, 'sha256');
+  iterations = Math.max(1000, Math.round((iterations * 200) / Math.max(0.1, performance.now() - t)));
+  setTimeout(() => {
+    const idle = threadpool();
+    const base = threadpool();
+    const submitted = performance.now();
+    const doneMs = [];
+    let during;
+    for (let i = 0; i < 8; i++) {
+      crypto.pbkdf2('p', 's', iterations, 32, 'sha256', () => {
+        doneMs.push(performance.now() - submitted);
+        if (doneMs.length === 8) setTimeout(finish, 30);
+      });
+    }
+    setTimeout(() => (during = threadpool(base)), 80);
+    function finish() {
+      clearInterval(keep);
+      const after = threadpool(base);
+      console.log(JSON.stringify({ idle, during, after, doneMs }));
+    }
+  }, 400);
+`;
+
+describe('threadpool(): occupancy', () => {
+  it('shows busy 4 and queued 4 while 8 pbkdf2 run on a pool of 4, and a probe wait of about one job', async () => {
+    const r = await run(saturate);
+    expect(r.idle.size).toBe(4);
+    expect(r.idle.started).toBe(true);
+    expect(r.idle.queueWait.count).toBeGreaterThan(5);
+    expect(r.idle.queueWait.p50Ms).toBeLessThan(5);
+    if (linux) {
+      expect(r.idle.busy).toBe(0);
+      expect(r.idle.busySource).toBe('threads');
+      expect(r.idle.threads).toHaveLength(4);
+    }
+    expect(r.idle.queued).toBe(0);
+
+    expect(r.during.busy).toBe(4);
+    expect(r.during.queued).toBe(4);
+    expect(r.during.inFlight).toEqual({ total: 8, fs: 0, dns: 0, crypto: 8 });
+    if (linux) {
+      expect(r.during.busySource).toBe('threads');
+      expect(r.during.threads.every((t: { busy: boolean }) => t.busy)).toBe(true);
+      // Each thread computes: it has had CPU in the window.
+      for (const t of r.during.threads) expect(t.utilization).toBeGreaterThan(0.05);
+    }
+    expect(r.during.pendingWaitMs).toBeGreaterThan(20); // the probe is queued behind them
+
+    // The first four end after one job's duration; the probe, submitted while they ran,
+    // waits for a thread: at least most of one job, at most two.
+    const firstBatchMs = [...r.doneMs].sort((a, b) => a - b)[0];
+    expect(r.after.queueWait.maxMs).toBeGreaterThan(0.6 * firstBatchMs);
+    expect(r.after.queueWait.maxMs).toBeLessThan(2.5 * firstBatchMs + 100);
+    expect(r.after.busy === null || r.after.busy === 0).toBe(true);
+    expect(r.after.inFlight.total).toBe(0);
+    expect(r.after.queued).toBe(0);
+  });
+
+  it.each([2, 16])('reports UV_THREADPOOL_SIZE=%i', async (size) => {
+    const r = await run(
+      `
+      const { threadpool, configureThreadpool } = require('uvscope');
+      configureThreadpool({ probeIntervalMs: 5 });
+      const before = threadpool();
+      const keep = setInterval(() => {}, 2);
+      setTimeout(() => { clearInterval(keep); console.log(JSON.stringify({ before, after: threadpool() })); }, 600);
+    `,
+      { UV_THREADPOOL_SIZE: String(size) },
+    );
+    expect(r.before.started).toBe(false); // loading uvscope does not start the pool
+    expect(r.before.size).toBe(size);
+    expect(r.after.started).toBe(true);
+    expect(r.after.size).toBe(size);
+    if (linux) {
+      expect(r.after.threads).toHaveLength(size);
+      expect(r.after.busy).toBe(0);
+    }
+  });
+
+  it('clamps UV_THREADPOOL_SIZE the way libuv does', async () => {
+    const r = await run(
+      `
+      const { threadpool } = require('uvscope');
+      require('node:fs').stat(__filename, () => setTimeout(() => console.log(JSON.stringify(threadpool())), 300));
+      const keep = setInterval(() => {}, 5);
+      setTimeout(() => clearInterval(keep), 400);
+    `,
+      { UV_THREADPOOL_SIZE: '0' },
+    );
+    expect(r.size).toBe(1);
+    if (linux) expect(r.threads).toHaveLength(1);
+  });
+
+  it('counts fs, dns and crypto requests in flight by type, and not synchronous crypto', async () => {
+    const r = await run(`
+      const fs = require('node:fs');
+      const dns = require('node:dns');
+      const crypto = require('node:crypto');
+      const { threadpool, configureThreadpool } = require('uvscope');
+      configureThreadpool({ track: true });
+      let pending = 0;
+      const done = () => { if (--pending === 0) setTimeout(end, 10); };
+      for (let i = 0; i < 20; i++) { pending++; fs.stat(__filename, done); }
+      for (let i = 0; i < 5; i++) { pending++; fs.promises.stat('/').then(done); }
+      for (let i = 0; i < 3; i++) { pending++; dns.lookup('localhost', done); }
+      for (let i = 0; i < 2; i++) { pending++; crypto.randomBytes(16, done); }
+      crypto.pbkdf2Sync('p', 's', 10, 16, 'sha256');
+      crypto.randomFillSync(Buffer.alloc(8));
+      let now;
+      queueMicrotask(() => { now = threadpool().inFlight; });
+      function end() {
+        const after = threadpool();
+        configureThreadpool({ track: false });
+        console.log(JSON.stringify({ now, after: after.inFlight, off: threadpool().inFlight }));
+      }
+    `);
+    expect(r.now).toEqual({ total: 30, fs: 25, dns: 3, crypto: 2 });
+    expect(r.after).toEqual({ total: 0, fs: 0, dns: 0, crypto: 0 });
+    expect(r.off).toBeNull();
+  });
+
+  it('gives every thread the same process-wide numbers, worker requests included', async () => {
+    const r = await run(`
+      const { Worker } = require('node:worker_threads');
+      const crypto = require('node:crypto');
+      const { threadpool, configureThreadpool } = require('uvscope');
+      configureThreadpool({ track: true, probeIntervalMs: 10 });
+      const keep = setInterval(() => {}, 5);
+      setTimeout(() => {
+        for (let i = 0; i < 4; i++) crypto.pbkdf2('p', 's', 2_000_000, 32, 'sha256', () => {});
+        const w = new Worker(\`
+          const { parentPort } = require('node:worker_threads');
+          const { threadpool, configureThreadpool } = require('uvscope');
+          configureThreadpool({ track: true });
+          for (let i = 0; i < 3; i++) require('node:fs').stat(__filename ?? '/', () => {});
+          setTimeout(() => parentPort.postMessage(threadpool()), 100);
+        \`, { eval: true });
+        w.once('message', (inWorker) => {
+          const inMain = threadpool();
+          clearInterval(keep);
+          console.log(JSON.stringify({ inWorker, inMain }));
+          w.terminate();
+          process.exit(0);
+        });
+      }, 300);
+    `);
+    expect(r.inWorker.size).toBe(4);
+    expect(r.inWorker.busy).toBe(4);
+    expect(r.inMain.busy).toBe(4);
+    // Main's 4 pbkdf2 and the worker's 3 stats (queued behind them), from either side.
+    expect(r.inWorker.inFlight).toEqual({ total: 7, fs: 3, dns: 0, crypto: 4 });
+    expect(r.inMain.inFlight.total).toBeGreaterThanOrEqual(7);
+    expect(r.inWorker.queued).toBe(3);
+  });
+});
