@@ -3,14 +3,14 @@
 
 const BARS = '▁▂▃▄▅▆▇█';
 
-/** A duration in a short, fixed-precision form: `0.02ms`, `12.3ms`, `812ms`, `4.20s`. */
+/** A duration in a short, fixed-precision form: `0.02ms`, `12.3ms`, `812ms`, `4.20s`, `22.3s`. */
 export function ms(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '-';
   const v = Math.max(0, value);
   if (v < 1) return `${v.toFixed(2)}ms`;
   if (v < 100) return `${v.toFixed(1)}ms`;
-  if (v < 10_000) return `${Math.round(v)}ms`;
-  return `${(v / 1000).toFixed(1)}s`;
+  if (v < 999.5) return `${Math.round(v)}ms`;
+  return `${(v / 1000).toFixed(v < 9_995 ? 2 : 1)}s`;
 }
 
 /** Seconds with one decimal: `12.3s`; minutes past 10 min: `12m05s`. */

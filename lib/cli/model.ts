@@ -65,11 +65,15 @@ export function emptyTotals(): Totals {
   return { windows: 0, iterations: 0, windowMs: 0, activeMs: 0, events: null, pollMs: 0, checkMs: 0, timersMs: 0, busyMs: 0, busyMaxMs: 0 };
 }
 
-/** Whether the window shows the pool out of free threads. */
+/**
+ * Whether the window shows the pool out of free threads: all of them busy, or work that
+ * waited `SATURATION_WAIT_MS` or more for one. `queued` alone is not enough where `busy`
+ * is known: queued work beside an idle thread is a count in transit, not a shortage.
+ */
 export function poolSaturated(stats: LoopStats): boolean {
   const pool = stats.threadpool;
-  if (pool.queued !== null && pool.queued > 0) return true;
   if (pool.busy !== null && pool.size > 0 && pool.busy >= pool.size) return true;
+  if (pool.busy === null && pool.queued !== null && pool.queued > 0) return true;
   return pool.queueWait.count > 0 && pool.queueWait.maxMs >= SATURATION_WAIT_MS;
 }
 
