@@ -47,6 +47,7 @@ Options:
                     busy, ms; 0 to ${SLOW_MAX_MS}. Default ${SLOW_DEFAULT_MS}.
   --no-summary      Print no summary at the end.
   --no-color        No colours (also when NO_COLOR is set).
+  --color           Colours even when stderr is not a terminal.
   -h, --help        This help.
   -v, --version     uvscope's version.
 
