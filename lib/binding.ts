@@ -19,6 +19,24 @@ export interface RuntimeInfo {
   mainLoop: boolean;
 }
 
+/** Layout of handlesWalk()/handlesCount() output (native/handle_walker.cc). */
+export interface HandlesLayout {
+  /** Doubles before the first record: count, pool bytes needed, active requests, reserved. */
+  header: number;
+  /** Doubles per handle record. */
+  stride: number;
+  /** Doubles before the per-type counts in handlesCount() output: total, active, referenced, active requests. */
+  countHeader: number;
+  /** Length handlesCount() needs. */
+  countSize: number;
+  /** `uv_handle_type_name(id)` of the running libuv for each type id, null where it has none. */
+  typeNames: (string | null)[];
+  /** Record field offsets. */
+  fields: Record<string, number>;
+  /** Flag and option bits. */
+  bits: Record<string, number>;
+}
+
 /** The native addon's exports. */
 export interface NativeBinding {
   runtime(): RuntimeInfo;
@@ -39,6 +57,16 @@ export interface NativeBinding {
   loopReadIterations(cursor: number, out: Float64Array): [number, number, number, number, number];
   /** Turns the iteration ring on or off with a busy-time filter; returns the ring's write cursor. */
   loopConfigureRing(enabled: boolean, minBusyNs: number): number;
+
+  /** Layout of the handle walker's output. */
+  handlesLayout: HandlesLayout;
+  /**
+   * uv_walk into `records` (header, then one record per handle) and `pool` (string bytes).
+   * Always counts every matching handle and the pool bytes needed; writes only what fits.
+   */
+  handlesWalk(records: Float64Array, pool: Uint8Array, options: number): void;
+  /** Totals and per-type counts (handlesLayout.countSize doubles), no per-handle detail. */
+  handlesCount(out: Float64Array, includeOwn: boolean): void;
 }
 
 /** Package root: lib/ in the sources and dist/ when built sit at the same depth. */

@@ -1,16 +1,35 @@
 // ESM entry: re-exports the CommonJS build so that import and require share one
 // module instance (one set of readers and watchers per thread).
-export { iterations, loopStats, runtime, UvscopeError, watch } from './index.js';
+export { handles, handleSummary, iterations, loopStats, runtime, UvscopeError, watch, whyAlive } from './index.js';
 export type {
+  AliveReport,
   Distribution,
+  FsEventHandleInfo,
+  FsPollHandleInfo,
+  HandleInfo,
+  HandleInfoCommon,
+  HandlesOptions,
   HandleSummary,
+  HandleSummaryOptions,
   IterationRecord,
   IterationsOptions,
   IterationStream,
+  LoopHandleInfo,
   LoopPhases,
   LoopStats,
+  PipeHandleInfo,
+  PollHandleInfo,
+  ProcessHandleInfo,
   RuntimeInfo,
+  SignalHandleInfo,
+  SocketEndpoint,
+  StreamInfoCommon,
+  TcpHandleInfo,
   ThreadpoolStats,
+  TimerHandleInfo,
+  TtyHandleInfo,
+  UdpHandleInfo,
+  UnknownHandleInfo,
   UvscopeErrorCode,
   WatchOptions,
 } from './index.js';

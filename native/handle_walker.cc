@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #ifndef _WIN32
 #include <sys/socket.h>
@@ -45,6 +46,8 @@ enum Flag : uint32_t {
   kReadable = 16,
   kWritable = 32,
   kListening = 64,
+  kLocalIPv6 = 128,
+  kRemoteIPv6 = 256,
 };
 
 enum Option : uint32_t {
@@ -88,7 +91,7 @@ void Commit(Walk& walk, double* record, size_t field, size_t length) {
 void Missing(Walk& walk, size_t need) { walk.pool_needed += need; }
 
 // A numeric address and port; never a name lookup.
-void PutEndpoint(Walk& walk, double* record, size_t str_field, size_t port_field,
+void PutEndpoint(Walk& walk, double* record, uint32_t& flags, bool remote,
                  const sockaddr_storage& address) {
   char text[64];
   int err = UV_EINVAL;
@@ -101,9 +104,11 @@ void PutEndpoint(Walk& walk, double* record, size_t str_field, size_t port_field
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
     err = uv_ip6_name(in6, text, sizeof(text));
     port = ntohs(in6->sin6_port);
+    if (err == 0) flags |= remote ? kRemoteIPv6 : kLocalIPv6;
   }
   if (err != 0) return;
-  record[port_field] = port;
+  const size_t str_field = remote ? kStr1 : kStr0;
+  record[remote ? kB : kA] = port;
   const size_t length = std::strlen(text);
   if (walk.pool_used + length > walk.pool_size) return Missing(walk, length);
   std::memcpy(walk.pool + walk.pool_used, text, length);
@@ -172,6 +177,11 @@ void Details(Walk& walk, uv_handle_t* handle, double* record, uint32_t& flags, b
     if (uv_is_readable(stream)) flags |= kReadable;
     if (uv_is_writable(stream)) flags |= kWritable;
   }
+  if (handle->type == UV_UDP) {
+    auto* udp = reinterpret_cast<uv_udp_t*>(handle);
+    record[kQueue] = static_cast<double>(uv_udp_get_send_queue_size(udp));
+    record[kC] = static_cast<double>(uv_udp_get_send_queue_count(udp));
+  }
   if (!has_fd) return;  // closed, closing or never opened: nothing more to ask the kernel
   switch (handle->type) {
     case UV_TCP: {
@@ -179,11 +189,11 @@ void Details(Walk& walk, uv_handle_t* handle, double* record, uint32_t& flags, b
       sockaddr_storage address;
       int length = sizeof(address);
       if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-        PutEndpoint(walk, record, kStr0, kA, address);
+        PutEndpoint(walk, record, flags, false, address);
       }
       length = sizeof(address);
       if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-        PutEndpoint(walk, record, kStr1, kB, address);
+        PutEndpoint(walk, record, flags, true, address);
       } else if (Listening(fd)) {
         flags |= kListening;
       }
@@ -194,14 +204,12 @@ void Details(Walk& walk, uv_handle_t* handle, double* record, uint32_t& flags, b
       sockaddr_storage address;
       int length = sizeof(address);
       if (uv_udp_getsockname(udp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-        PutEndpoint(walk, record, kStr0, kA, address);
+        PutEndpoint(walk, record, flags, false, address);
       }
       length = sizeof(address);
       if (uv_udp_getpeername(udp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-        PutEndpoint(walk, record, kStr1, kB, address);
+        PutEndpoint(walk, record, flags, true, address);
       }
-      record[kQueue] = static_cast<double>(uv_udp_get_send_queue_size(udp));
-      record[kC] = static_cast<double>(uv_udp_get_send_queue_count(udp));
       return;
     }
     case UV_NAMED_PIPE: {
@@ -344,6 +352,22 @@ void InitHandleWalker(Napi::Env env, Napi::Object exports, Instance* instance) {
   layout.Set("countHeader", Napi::Number::New(env, kCountHeader));
   layout.Set("countSize", Napi::Number::New(env, kCountSize));
   layout.Set("typeNames", names);
+  // Field offsets and bits, so the JavaScript decoder can check its own copy at load.
+  Napi::Object fields = Napi::Object::New(env);
+  const std::pair<const char*, size_t> field_list[] = {
+      {"type", kType}, {"flags", kFlags}, {"fd", kFd},     {"a", kA},
+      {"b", kB},       {"c", kC},         {"str0", kStr0}, {"str0Len", kStr0Len},
+      {"str1", kStr1}, {"str1Len", kStr1Len}, {"queue", kQueue}};
+  for (const auto& [name, value] : field_list) fields.Set(name, Napi::Number::New(env, value));
+  layout.Set("fields", fields);
+  Napi::Object bits = Napi::Object::New(env);
+  const std::pair<const char*, uint32_t> bit_list[] = {
+      {"active", kActive},       {"referenced", kReferenced}, {"closing", kClosing},
+      {"own", kOwn},             {"readable", kReadable},     {"writable", kWritable},
+      {"listening", kListening}, {"localIPv6", kLocalIPv6},   {"remoteIPv6", kRemoteIPv6},
+      {"includeOwn", kIncludeOwn}, {"referencedOnly", kReferencedOnly}};
+  for (const auto& [name, value] : bit_list) bits.Set(name, Napi::Number::New(env, value));
+  layout.Set("bits", bits);
   exports.Set("handlesLayout", layout);
 }
 
