@@ -11,6 +11,12 @@ export interface HandlesOptions {
   includeOwn?: boolean;
   /** Only handles that keep the loop alive: active and referenced. Default false. */
   referencedOnly?: boolean;
+  /**
+   * Ask the kernel for what libuv does not keep: socket endpoints (`local`, `remote`),
+   * `listening`, and a tty's `columns`/`rows`. Two system calls per open socket; with
+   * false those fields are null/false and `handles()` makes no system call. Default true.
+   */
+  endpoints?: boolean;
 }
 
 /** Options of `handleSummary()`. */
@@ -45,6 +51,7 @@ const REMOTE_IPV6 = 256;
 
 const OPT_INCLUDE_OWN = 1;
 const OPT_REFERENCED_ONLY = 2;
+const OPT_KERNEL = 4;
 
 const signalNames: Record<number, string> = {};
 for (const [name, number] of Object.entries(osConstants.signals)) signalNames[number] ??= name;
@@ -54,7 +61,7 @@ const orNull = (value: number): number | null => (Number.isNaN(value) ? null : v
 const FIELDS = { type: F_TYPE, flags: F_FLAGS, fd: F_FD, a: F_A, b: F_B, c: F_C, str0: F_STR0, str0Len: F_STR0_LEN, str1: F_STR1, str1Len: F_STR1_LEN, queue: F_QUEUE };
 const BITS = {
   active: ACTIVE, referenced: REFERENCED, closing: CLOSING, own: OWN, readable: READABLE, writable: WRITABLE,
-  listening: LISTENING, localIPv6: LOCAL_IPV6, remoteIPv6: REMOTE_IPV6, includeOwn: OPT_INCLUDE_OWN, referencedOnly: OPT_REFERENCED_ONLY,
+  listening: LISTENING, localIPv6: LOCAL_IPV6, remoteIPv6: REMOTE_IPV6, includeOwn: OPT_INCLUDE_OWN, referencedOnly: OPT_REFERENCED_ONLY, kernel: OPT_KERNEL,
 };
 
 function checkLayout(layout: HandlesLayout): void {
@@ -109,8 +116,15 @@ export function makeHandles(native: NativeBinding) {
 
   const text = (offset: number, length: number): string | null =>
     length < 0 ? null : pool.toString('utf8', offset, offset + length);
+  // The walker writes each distinct address once (see Interned): decode each once.
+  const addresses = new Map<number, string>();
+  const address = (offset: number, length: number): string => {
+    let value = addresses.get(offset);
+    if (value === undefined) addresses.set(offset, (value = pool.toString('latin1', offset, offset + length)));
+    return value;
+  };
   const endpoint = (offset: number, length: number, port: number, ipv6: boolean): SocketEndpoint | null =>
-    length < 0 ? null : { address: pool.toString('latin1', offset, offset + length), family: ipv6 ? 'IPv6' : 'IPv4', port };
+    length < 0 ? null : { address: address(offset, length), family: ipv6 ? 'IPv6' : 'IPv4', port };
 
   const decode = (at: number): HandleInfo => {
     const r = records;
@@ -188,9 +202,11 @@ export function makeHandles(native: NativeBinding) {
     const opts = optionsObject(options);
     const includeOwn = booleanOption(opts.includeOwn, 'options.includeOwn', false);
     const referencedOnly = booleanOption(opts.referencedOnly, 'options.referencedOnly', false);
-    const count = walk((includeOwn ? OPT_INCLUDE_OWN : 0) | (referencedOnly ? OPT_REFERENCED_ONLY : 0));
+    const endpoints = booleanOption(opts.endpoints, 'options.endpoints', true);
+    const count = walk((includeOwn ? OPT_INCLUDE_OWN : 0) | (referencedOnly ? OPT_REFERENCED_ONLY : 0) | (endpoints ? OPT_KERNEL : 0));
     const out = new Array<HandleInfo>(count);
     for (let i = 0, at = header; i < count; i++, at += stride) out[i] = decode(at);
+    addresses.clear();
     return out;
   }
 

@@ -53,6 +53,7 @@ enum Flag : uint32_t {
 enum Option : uint32_t {
   kIncludeOwn = 1,
   kReferencedOnly = 2,
+  kKernel = 4,  // ask the kernel: endpoints, listening state, tty size (system calls)
 };
 
 // handlesCount() output: total, active, referenced, active requests, then a count per
@@ -63,7 +64,16 @@ constexpr size_t kCountSize = kCountHeader + kMaxTypes;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// Addresses already in the pool during this walk: most sockets share a few, so each is
+// written once and JavaScript decodes it once.
+struct Interned {
+  char text[46];  // INET6_ADDRSTRLEN
+  size_t length;
+  size_t offset;
+};
+
 struct Walk {
+  static constexpr size_t kInterned = 8;
   const Instance* instance;
   uint32_t options;
   double* records;     // after the header
@@ -73,6 +83,9 @@ struct Walk {
   size_t count = 0;
   size_t pool_used = 0;
   size_t pool_needed = 0;
+  Interned interned[kInterned];
+  size_t interned_count = 0;
+  size_t interned_next = 0;  // round robin once full
 };
 
 struct Count {
@@ -93,7 +106,7 @@ void Missing(Walk& walk, size_t need) { walk.pool_needed += need; }
 // A numeric address and port; never a name lookup.
 void PutEndpoint(Walk& walk, double* record, uint32_t& flags, bool remote,
                  const sockaddr_storage& address) {
-  char text[64];
+  char text[sizeof(Interned::text)];
   int err = UV_EINVAL;
   int port = 0;
   if (address.ss_family == AF_INET) {
@@ -110,7 +123,20 @@ void PutEndpoint(Walk& walk, double* record, uint32_t& flags, bool remote,
   const size_t str_field = remote ? kStr1 : kStr0;
   record[remote ? kB : kA] = port;
   const size_t length = std::strlen(text);
+  for (size_t i = 0; i < walk.interned_count; ++i) {
+    const Interned& seen = walk.interned[i];
+    if (seen.length == length && std::memcmp(seen.text, text, length) == 0) {
+      record[str_field] = static_cast<double>(seen.offset);
+      record[str_field + 1] = static_cast<double>(length);
+      return;
+    }
+  }
   if (walk.pool_used + length > walk.pool_size) return Missing(walk, length);
+  Interned& slot = walk.interned[walk.interned_count < Walk::kInterned ? walk.interned_count++
+                                                                       : walk.interned_next++ % Walk::kInterned];
+  std::memcpy(slot.text, text, length);
+  slot.length = length;
+  slot.offset = walk.pool_used;
   std::memcpy(walk.pool + walk.pool_used, text, length);
   Commit(walk, record, str_field, length);
 }
@@ -182,7 +208,8 @@ void Details(Walk& walk, uv_handle_t* handle, double* record, uint32_t& flags, b
     record[kQueue] = static_cast<double>(uv_udp_get_send_queue_size(udp));
     record[kC] = static_cast<double>(uv_udp_get_send_queue_count(udp));
   }
-  if (!has_fd) return;  // closed, closing or never opened: nothing more to ask the kernel
+  // Closed, closing or never opened, or the caller wants no system call: nothing more.
+  if (!has_fd || !(walk.options & kKernel)) return;
   switch (handle->type) {
     case UV_TCP: {
       auto* tcp = reinterpret_cast<uv_tcp_t*>(handle);
@@ -365,7 +392,7 @@ void InitHandleWalker(Napi::Env env, Napi::Object exports, Instance* instance) {
       {"active", kActive},       {"referenced", kReferenced}, {"closing", kClosing},
       {"own", kOwn},             {"readable", kReadable},     {"writable", kWritable},
       {"listening", kListening}, {"localIPv6", kLocalIPv6},   {"remoteIPv6", kRemoteIPv6},
-      {"includeOwn", kIncludeOwn}, {"referencedOnly", kReferencedOnly}};
+      {"includeOwn", kIncludeOwn}, {"referencedOnly", kReferencedOnly}, {"kernel", kKernel}};
   for (const auto& [name, value] : bit_list) bits.Set(name, Napi::Number::New(env, value));
   layout.Set("bits", bits);
   exports.Set("handlesLayout", layout);
