@@ -38,6 +38,7 @@ const F_STR0_LEN = 7;
 const F_STR1 = 8;
 const F_STR1_LEN = 9;
 const F_QUEUE = 10;
+const F_COOKIE = 11;
 
 const ACTIVE = 1;
 const REFERENCED = 2;
@@ -48,6 +49,7 @@ const WRITABLE = 32;
 const LISTENING = 64;
 const LOCAL_IPV6 = 128;
 const REMOTE_IPV6 = 256;
+const KNOWN = 512;
 
 const OPT_INCLUDE_OWN = 1;
 const OPT_REFERENCED_ONLY = 2;
@@ -58,10 +60,17 @@ for (const [name, number] of Object.entries(osConstants.signals)) signalNames[nu
 
 const orNull = (value: number): number | null => (Number.isNaN(value) ? null : value);
 
-const FIELDS = { type: F_TYPE, flags: F_FLAGS, fd: F_FD, a: F_A, b: F_B, c: F_C, str0: F_STR0, str0Len: F_STR0_LEN, str1: F_STR1, str1Len: F_STR1_LEN, queue: F_QUEUE };
+/** What a connected or listening TCP socket keeps for its whole life. */
+interface KnownTcp {
+  listening: boolean;
+  local: SocketEndpoint | null;
+  remote: SocketEndpoint | null;
+}
+
+const FIELDS = { type: F_TYPE, flags: F_FLAGS, fd: F_FD, a: F_A, b: F_B, c: F_C, str0: F_STR0, str0Len: F_STR0_LEN, str1: F_STR1, str1Len: F_STR1_LEN, queue: F_QUEUE, cookie: F_COOKIE };
 const BITS = {
   active: ACTIVE, referenced: REFERENCED, closing: CLOSING, own: OWN, readable: READABLE, writable: WRITABLE,
-  listening: LISTENING, localIPv6: LOCAL_IPV6, remoteIPv6: REMOTE_IPV6, includeOwn: OPT_INCLUDE_OWN, referencedOnly: OPT_REFERENCED_ONLY, kernel: OPT_KERNEL,
+  listening: LISTENING, localIPv6: LOCAL_IPV6, remoteIPv6: REMOTE_IPV6, known: KNOWN, includeOwn: OPT_INCLUDE_OWN, referencedOnly: OPT_REFERENCED_ONLY, kernel: OPT_KERNEL,
 };
 
 function checkLayout(layout: HandlesLayout): void {
@@ -101,10 +110,16 @@ export function makeHandles(native: NativeBinding) {
   let records = new Float64Array(header + 256 * stride);
   let pool = Buffer.alloc(16 * 1024);
   const counts = new Float64Array(layout.countSize);
+  // Endpoints of the connected and listening TCP sockets seen by the last handles() call,
+  // by socket cookie (never reused): the walker skips getsockname/getpeername for these.
+  // Rebuilt on every call, so it holds only sockets that still exist.
+  let known = new Map<number, KnownTcp>();
+  let knownCookies = new Float64Array(0);
+  const noCookies = new Float64Array(0);
 
-  const walk = (options: number): number => {
+  const walk = (options: number, cookies: Float64Array): number => {
     for (;;) {
-      native.handlesWalk(records, pool, options);
+      native.handlesWalk(records, pool, options, cookies);
       const count = records[0]!;
       const poolNeeded = records[1]!;
       const capacity = (records.length - header) / stride;
@@ -123,9 +138,14 @@ export function makeHandles(native: NativeBinding) {
     if (value === undefined) addresses.set(offset, (value = pool.toString('latin1', offset, offset + length)));
     return value;
   };
+  // Frozen: a TCP socket's endpoints are shared between the results of successive calls.
   const endpoint = (offset: number, length: number, port: number, ipv6: boolean): SocketEndpoint | null =>
-    length < 0 ? null : { address: address(offset, length), family: ipv6 ? 'IPv6' : 'IPv4', port };
+    length < 0 ? null : Object.freeze({ address: address(offset, length), family: ipv6 ? 'IPv6' : 'IPv4', port });
 
+  // Cacheable TCP sockets met while decoding, and how many of them were not known yet.
+  const seenCookies: number[] = [];
+  const seenTcp: KnownTcp[] = [];
+  let seenNew = 0;
   const decode = (at: number): HandleInfo => {
     const r = records;
     const type = r[at + F_TYPE]!;
@@ -136,16 +156,31 @@ export function makeHandles(native: NativeBinding) {
     const own = (flags & OWN) !== 0;
     const fd = orNull(r[at + F_FD]!);
     switch (type) {
-      case T.tcp:
+      case T.tcp: {
+        const cookie = r[at + F_COOKIE]!;
+        let tcp = (flags & KNOWN) !== 0 ? known.get(cookie) : undefined;
+        if (tcp === undefined) {
+          tcp = {
+            listening: (flags & LISTENING) !== 0,
+            local: endpoint(r[at + F_STR0]!, r[at + F_STR0_LEN]!, r[at + F_A]!, (flags & LOCAL_IPV6) !== 0),
+            remote: endpoint(r[at + F_STR1]!, r[at + F_STR1_LEN]!, r[at + F_B]!, (flags & REMOTE_IPV6) !== 0),
+          };
+        }
+        if (!Number.isNaN(cookie) && !closing && (tcp.listening || (tcp.local !== null && tcp.remote !== null))) {
+          seenCookies.push(cookie);
+          seenTcp.push(tcp);
+          if ((flags & KNOWN) === 0) seenNew++;
+        }
         return {
           type: 'tcp', active, referenced, closing, own, fd,
-          listening: (flags & LISTENING) !== 0,
-          local: endpoint(r[at + F_STR0]!, r[at + F_STR0_LEN]!, r[at + F_A]!, (flags & LOCAL_IPV6) !== 0),
-          remote: endpoint(r[at + F_STR1]!, r[at + F_STR1_LEN]!, r[at + F_B]!, (flags & REMOTE_IPV6) !== 0),
+          listening: tcp.listening,
+          local: tcp.local,
+          remote: tcp.remote,
           writeQueueBytes: r[at + F_QUEUE]!,
           readable: (flags & READABLE) !== 0,
           writable: (flags & WRITABLE) !== 0,
         };
+      }
       case T.udp:
         return {
           type: 'udp', active, referenced, closing, own, fd,
@@ -203,10 +238,22 @@ export function makeHandles(native: NativeBinding) {
     const includeOwn = booleanOption(opts.includeOwn, 'options.includeOwn', false);
     const referencedOnly = booleanOption(opts.referencedOnly, 'options.referencedOnly', false);
     const endpoints = booleanOption(opts.endpoints, 'options.endpoints', true);
-    const count = walk((includeOwn ? OPT_INCLUDE_OWN : 0) | (referencedOnly ? OPT_REFERENCED_ONLY : 0) | (endpoints ? OPT_KERNEL : 0));
+    const bits = (includeOwn ? OPT_INCLUDE_OWN : 0) | (referencedOnly ? OPT_REFERENCED_ONLY : 0) | (endpoints ? OPT_KERNEL : 0);
+    const count = walk(bits, endpoints ? knownCookies : noCookies);
     const out = new Array<HandleInfo>(count);
+    seenCookies.length = 0;
+    seenTcp.length = 0;
+    seenNew = 0;
     for (let i = 0, at = header; i < count; i++, at += stride) out[i] = decode(at);
     addresses.clear();
+    // Only a full listing can tell which sockets are gone, so only it renews the cache, and
+    // only when a socket came or went.
+    if (endpoints && !referencedOnly && (seenNew > 0 || seenCookies.length !== known.size)) {
+      known = new Map();
+      for (let i = 0; i < seenCookies.length; i++) known.set(seenCookies[i]!, seenTcp[i]!);
+      knownCookies = Float64Array.from(known.keys()).sort();
+    }
+    seenTcp.length = 0;
     return out;
   }
 

@@ -34,9 +34,9 @@ enum Field : size_t {
   kStr1,       // tcp/udp: remote address; pipe: peer path
   kStr1Len,
   kQueue,      // streams: write queue bytes; udp: send queue bytes
-  kReserved,
+  kCookie,     // tcp: the socket's cookie (SO_COOKIE), or NaN
 };
-static_assert(kReserved + 1 == kStride, "record layout");
+static_assert(kCookie + 1 == kStride, "record layout");
 
 enum Flag : uint32_t {
   kActive = 1,
@@ -48,6 +48,7 @@ enum Flag : uint32_t {
   kListening = 64,
   kLocalIPv6 = 128,
   kRemoteIPv6 = 256,
+  kKnown = 512,  // tcp: the cookie is in the caller's list; endpoints and listening not read
 };
 
 enum Option : uint32_t {
@@ -75,6 +76,11 @@ struct Interned {
 struct Walk {
   static constexpr size_t kInterned = 8;
   const Instance* instance;
+  // Sorted cookies of TCP sockets whose endpoints the caller already has: a connected or
+  // listening socket keeps its endpoints for its whole life, and a cookie is never reused
+  // (a per-network-namespace 64-bit counter), so one getsockopt replaces two calls.
+  const double* known = nullptr;
+  size_t known_count = 0;
   uint32_t options;
   double* records;     // after the header
   size_t capacity;     // records that fit
@@ -157,6 +163,24 @@ void PutPath(Walk& walk, double* record, size_t field, Get get) {
   walk.pool_needed += 1;  // keep room for the NUL on a second walk
 }
 
+// The socket's cookie as a double, or NaN where the kernel has none (or it is too large to
+// be exact in a double).
+double Cookie(uv_os_fd_t fd) {
+#if defined(SO_COOKIE) && !defined(_WIN32)
+  uint64_t cookie = 0;
+  socklen_t length = sizeof(cookie);
+  if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &length) == 0 && cookie != 0 &&
+      cookie < (uint64_t{1} << 53)) {
+    return static_cast<double>(cookie);
+  }
+#endif
+  return kNaN;
+}
+
+bool Known(const Walk& walk, double cookie) {
+  return walk.known_count > 0 && std::binary_search(walk.known, walk.known + walk.known_count, cookie);
+}
+
 bool Listening(uv_os_fd_t fd) {
 #if defined(SO_ACCEPTCONN) && !defined(_WIN32)
   int value = 0;
@@ -213,6 +237,16 @@ void Details(Walk& walk, uv_handle_t* handle, double* record, uint32_t& flags, b
   switch (handle->type) {
     case UV_TCP: {
       auto* tcp = reinterpret_cast<uv_tcp_t*>(handle);
+      if (walk.known_count > 0) {
+        const double cookie = Cookie(fd);
+        record[kCookie] = cookie;
+        if (!std::isnan(cookie) && Known(walk, cookie)) {
+          flags |= kKnown;
+          return;
+        }
+      } else {
+        record[kCookie] = Cookie(fd);
+      }
       sockaddr_storage address;
       int length = sizeof(address);
       if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
@@ -313,12 +347,13 @@ Napi::Value Fail(Napi::Env env, const char* message) {
   return {};
 }
 
-// handlesWalk(records: Float64Array, pool: Uint8Array, options: number): void
+// handlesWalk(records: Float64Array, pool: Uint8Array, options: number, known: Float64Array): void
 Napi::Value WalkHandles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !IsTypedArray(info[0], napi_float64_array) ||
-      !IsTypedArray(info[1], napi_uint8_array) || !info[2].IsNumber()) {
-    return Fail(env, "uvscope: handlesWalk(records: Float64Array, pool: Uint8Array, options: number)");
+  if (info.Length() < 4 || !IsTypedArray(info[0], napi_float64_array) ||
+      !IsTypedArray(info[1], napi_uint8_array) || !info[2].IsNumber() ||
+      !IsTypedArray(info[3], napi_float64_array)) {
+    return Fail(env, "uvscope: handlesWalk(records: Float64Array, pool: Uint8Array, options: number, known: Float64Array)");
   }
   auto records = info[0].As<Napi::Float64Array>();
   auto pool = info[1].As<Napi::Uint8Array>();
@@ -333,6 +368,14 @@ Napi::Value WalkHandles(const Napi::CallbackInfo& info) {
   walk.capacity = (records.ElementLength() - kHeader) / kStride;
   walk.pool = reinterpret_cast<char*>(pool.Data());
   walk.pool_size = pool.ElementLength();
+  auto known = info[3].As<Napi::Float64Array>();
+  walk.known = known.Data();
+  walk.known_count = known.ElementLength();
+  // Binary search needs ascending order; a caller that breaks it only loses the shortcut,
+  // but check cheaply so that it cannot make the walk read past anything.
+  for (size_t i = 1; i < walk.known_count; ++i) {
+    if (!(walk.known[i - 1] < walk.known[i])) return Fail(env, "uvscope: known cookies must ascend");
+  }
   uv_walk(loop, OnHandle, &walk);
 
   double* header = records.Data();
@@ -384,7 +427,7 @@ void InitHandleWalker(Napi::Env env, Napi::Object exports, Instance* instance) {
   const std::pair<const char*, size_t> field_list[] = {
       {"type", kType}, {"flags", kFlags}, {"fd", kFd},     {"a", kA},
       {"b", kB},       {"c", kC},         {"str0", kStr0}, {"str0Len", kStr0Len},
-      {"str1", kStr1}, {"str1Len", kStr1Len}, {"queue", kQueue}};
+      {"str1", kStr1}, {"str1Len", kStr1Len}, {"queue", kQueue},  {"cookie", kCookie}};
   for (const auto& [name, value] : field_list) fields.Set(name, Napi::Number::New(env, value));
   layout.Set("fields", fields);
   Napi::Object bits = Napi::Object::New(env);
@@ -392,6 +435,7 @@ void InitHandleWalker(Napi::Env env, Napi::Object exports, Instance* instance) {
       {"active", kActive},       {"referenced", kReferenced}, {"closing", kClosing},
       {"own", kOwn},             {"readable", kReadable},     {"writable", kWritable},
       {"listening", kListening}, {"localIPv6", kLocalIPv6},   {"remoteIPv6", kRemoteIPv6},
+      {"known", kKnown},
       {"includeOwn", kIncludeOwn}, {"referencedOnly", kReferencedOnly}, {"kernel", kKernel}};
   for (const auto& [name, value] : bit_list) bits.Set(name, Napi::Number::New(env, value));
   layout.Set("bits", bits);

@@ -18,9 +18,11 @@ describe('handles() arguments', () => {
 
   it('the native functions re-check their arguments', () => {
     const native = binding();
-    expect(() => native.handlesWalk(new Float64Array(2), new Uint8Array(8), 0)).toThrow(TypeError);
-    expect(() => native.handlesWalk([] as never, new Uint8Array(8), 0)).toThrow(TypeError);
-    expect(() => native.handlesWalk(new Float64Array(64), new Float64Array(8) as never, 0)).toThrow(TypeError);
+    expect(() => native.handlesWalk(new Float64Array(2), new Uint8Array(8), 0, new Float64Array(0))).toThrow(TypeError);
+    expect(() => native.handlesWalk([] as never, new Uint8Array(8), 0, new Float64Array(0))).toThrow(TypeError);
+    expect(() => native.handlesWalk(new Float64Array(64), new Float64Array(8) as never, 0, new Float64Array(0))).toThrow(TypeError);
+    expect(() => native.handlesWalk(new Float64Array(64), new Uint8Array(8), 0, undefined as never)).toThrow(TypeError);
+    expect(() => native.handlesWalk(new Float64Array(64), new Uint8Array(8), 0, new Float64Array([2, 1]))).toThrow(/ascend/);
     expect(() => native.handlesCount(new Float64Array(3), false)).toThrow(TypeError);
     expect(() => native.handlesCount(new Float64Array(64), 'no' as never)).toThrow(TypeError);
   });
@@ -81,5 +83,36 @@ describe('decoding the walker records', () => {
     expect(list).toHaveLength(1000);
     expect(list[999]).toMatchObject({ type: 'fs_event', path });
     expect(whyAlive().activeRequests).toBe(3);
+  });
+});
+
+describe('endpoints of sockets that come and go', () => {
+  it('never reports a closed socket\'s endpoints for a new socket on the same descriptor', async () => {
+    const net = await import('node:net');
+    const server = net.createServer((s) => s.on('error', () => {}));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const fds = new Set<number | null>();
+    try {
+      for (let i = 0; i < 30; i++) {
+        const socket = await new Promise<import('node:net').Socket>((resolve) => {
+          const s = net.connect(port, '127.0.0.1', () => resolve(s));
+        });
+        const mine = uvscope.handles().filter((h) => h.type === 'tcp' && h.local?.port === socket.localPort);
+        expect(mine).toHaveLength(1);
+        expect(mine[0]).toMatchObject({ remote: { address: '127.0.0.1', family: 'IPv4', port } });
+        fds.add(mine[0]!.fd);
+        const all = uvscope.handles().filter((h) => h.type === 'tcp' && !h.listening);
+        // Every connected socket's local port is one the kernel really gave (no stale entry).
+        const live = new Set([socket.localPort, port]);
+        for (const h of all) if (h.type === 'tcp' && h.remote !== null) expect(live.has(h.local!.port) || live.has(h.remote.port)).toBe(true);
+        await new Promise<void>((resolve) => { socket.once('close', () => resolve()); socket.destroy(); });
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    } finally {
+      server.close();
+    }
+    // The point of the test: descriptors (and likely handle memory) were reused.
+    expect(fds.size).toBeLessThan(30);
   });
 });
