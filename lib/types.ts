@@ -112,7 +112,7 @@ export interface IterationRecord {
   events: number | null;
 }
 
-/** A numeric socket address, as the kernel reports it. uvscope never resolves names. */
+/** A numeric socket address, as the kernel reports it (frozen). uvscope never resolves names. */
 export interface SocketEndpoint {
   /** Numeric IP address, e.g. `127.0.0.1` or `::1`. */
   address: string;
