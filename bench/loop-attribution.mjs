@@ -1,42 +1,36 @@
 #!/usr/bin/env node
-// Attribution error: a callback blocks ~50 ms (timed by itself with performance.now()) in
-// each kind of callback; uvscope's record for that iteration must put it in the right
-// phase. Prints, per scenario, how far the phase's time is from the block's own length
-// (phase - block: the probe's stamps sit just outside the callback, so a small positive
-// error is the phase's other work) and the largest time any other phase got.
+// Attribution accuracy: a ~50 ms block in a setTimeout, fs, socket-data, setImmediate and
+// close callback; prints how far the phase it lands in is from the block's own measured
+// length, and the most any other phase got in the same iteration.
 //   node bench/loop-attribution.mjs [--runs 10]
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.join(here, '..');
-const fixture = path.join(root, 'test', 'fixtures', 'attribution.cjs');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const fixture = path.join(root, 'test/fixtures/attribution.cjs');
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
-
 const scenarios = [
-  ['timer', 'setTimeout callback', 'timersMs'],
-  ['fs', 'fs callback', 'pollMs'],
-  ['socket', 'socket data callback', 'pollMs'],
-  ['immediate', 'setImmediate callback', 'checkMs'],
-  ['close', 'socket close callback', 'timersMs'],
+  ['timer', 'timersMs'],
+  ['fs', 'pollMs'],
+  ['socket', 'pollMs'],
+  ['immediate', 'checkMs'],
+  ['close', 'timersMs'],
 ];
-const phases = ['pollMs', 'checkMs', 'timersMs'];
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`Node ${process.version}, ${values.runs} runs per scenario, ~50 ms block`);
-console.log('scenario                 phase      error ms: median    max|err|   other phases max ms');
-for (const [where, what, phase] of scenarios) {
+console.log(`Node ${process.version}; error = phase time - block time, over ${values.runs} runs (ms)`);
+console.log('callback    phase      median     max |err|   other phases max');
+for (const [where, phase] of scenarios) {
   const errors = [];
-  let otherMax = 0;
+  let others = 0;
   for (let i = 0; i < Number(values.runs); i++) {
     const { blockedMs, record } = JSON.parse(execFileSync(process.execPath, [fixture, where], { cwd: root }).toString());
     errors.push(record[phase] - blockedMs);
-    for (const other of phases) if (other !== phase) otherMax = Math.max(otherMax, record[other]);
+    for (const other of ['pollMs', 'checkMs', 'timersMs']) if (other !== phase) others = Math.max(others, record[other]);
   }
-  const maxAbs = Math.max(...errors.map(Math.abs));
-  console.log(
-    `${what.padEnd(24)} ${phase.padEnd(10)} ${median(errors).toFixed(3).padStart(15)} ${maxAbs.toFixed(3).padStart(11)} ${otherMax.toFixed(3).padStart(16)}`,
-  );
+  errors.sort((a, b) => a - b);
+  const median = errors[Math.floor(errors.length / 2)];
+  const worst = Math.max(...errors.map(Math.abs));
+  console.log(`${where.padEnd(11)} ${phase.padEnd(9)} ${median.toFixed(3).padStart(8)} ${worst.toFixed(3).padStart(12)} ${others.toFixed(3).padStart(14)}`);
 }

@@ -23,6 +23,24 @@ export interface NativeRuntimeInfo {
 /** What the running Node and libuv offer, and how the loop probe measures on this thread. */
 export interface RuntimeInfo extends NativeRuntimeInfo, LoopProbeInfo {}
 
+/** Layout of handlesWalk()/handlesCount() output (native/handle_walker.cc). */
+export interface HandlesLayout {
+  /** Doubles before the first record: count, pool bytes needed, active requests, reserved. */
+  header: number;
+  /** Doubles per handle record. */
+  stride: number;
+  /** Doubles before the per-type counts in handlesCount() output: total, active, referenced, active requests. */
+  countHeader: number;
+  /** Length handlesCount() needs. */
+  countSize: number;
+  /** `uv_handle_type_name(id)` of the running libuv for each type id, null where it has none. */
+  typeNames: (string | null)[];
+  /** Record field offsets. */
+  fields: Record<string, number>;
+  /** Flag and option bits. */
+  bits: Record<string, number>;
+}
+
 /** The native addon's exports. */
 export interface NativeBinding {
   runtime(): NativeRuntimeInfo;
@@ -75,6 +93,16 @@ export interface NativeBinding {
   threadpoolThreads(out: Float64Array): [number, number];
   /** Adds `delta` (-1, 0, 1) to the process-wide in-flight counter of `kind` (0 fs, 1 dns, 2 crypto). */
   threadpoolTrack(kind: number, delta: number): void;
+  /** Layout of the handle walker's output. */
+  handlesLayout: HandlesLayout;
+  /**
+   * uv_walk into `records` (header, then one record per handle) and `pool` (string bytes).
+   * Always counts every matching handle and the pool bytes needed; writes only what fits.
+   * `known`: ascending cookies of TCP sockets whose endpoints the caller has (not re-read).
+   */
+  handlesWalk(records: Float64Array, pool: Uint8Array, options: number, known: Float64Array): void;
+  /** Totals and per-type counts (handlesLayout.countSize doubles), no per-handle detail. */
+  handlesCount(out: Float64Array, includeOwn: boolean): void;
 }
 
 /** Package root: lib/ in the sources and dist/ when built sit at the same depth. */

@@ -1,9 +1,9 @@
 // The public surface: an explicit export list.
 import { binding, type RuntimeInfo } from './binding.js';
+import { makeHandles } from './handles.js';
 import { makeIterations } from './iterations.js';
 import { makeLoopStats } from './loop.js';
 import { makeThreadpool } from './threadpool.js';
-import type { HandleSummary } from './types.js';
 import { makeWatch } from './watch.js';
 
 // Loading uvscope starts recording on this thread's loop.
@@ -25,9 +25,14 @@ export const threadpool = pool.threadpool;
 /** Sets the thread-pool probe's interval and turns in-flight request tracking on or off. */
 export const configureThreadpool = pool.configureThreadpool;
 
+/**
+ * The handles on this thread's loop: `handles(options?)` lists them with details,
+ * `handleSummary()` only counts them, `whyAlive()` names what keeps the loop alive.
+ */
+export const { handles, handleSummary, whyAlive } = makeHandles(native);
+
 const loop = makeLoopStats(native, {
-  // Placeholder, replaced by the handles component.
-  handles: (): HandleSummary => ({ total: 0, active: 0, referenced: 0, byType: {} }),
+  handles: () => handleSummary(),
   threadpool: pool.threadpool,
 });
 
@@ -43,6 +48,7 @@ export const loopStats = loop.loopStats;
  * Workers that ended stay listed (`ended: true`, final numbers) for 60 s.
  */
 export const threads = loop.threads;
+
 /** One window snapshot per `intervalMs`, as an async iterator. */
 export const watch = makeWatch(loopStats);
 
@@ -50,19 +56,37 @@ export const watch = makeWatch(loopStats);
 export const iterations = makeIterations(native);
 
 export type { RuntimeInfo } from './binding.js';
+export type { HandlesOptions, HandleSummaryOptions } from './handles.js';
 export type { IterationsOptions, IterationStream } from './iterations.js';
 export type { LoopProbeInfo } from './loop.js';
 export type { ThreadpoolOptions, ThreadpoolSettings } from './threadpool.js';
 export type { WatchOptions } from './watch.js';
 export type {
+  AliveReport,
   Distribution,
+  FsEventHandleInfo,
+  FsPollHandleInfo,
+  HandleInfo,
+  HandleInfoCommon,
   HandleSummary,
   IterationRecord,
+  LoopHandleInfo,
   LoopPhases,
   LoopStats,
+  PipeHandleInfo,
+  PollHandleInfo,
+  ProcessHandleInfo,
+  SignalHandleInfo,
+  SocketEndpoint,
+  StreamInfoCommon,
+  TcpHandleInfo,
   ThreadpoolInFlight,
   ThreadpoolStats,
   ThreadpoolThread,
   ThreadStats,
+  TimerHandleInfo,
+  TtyHandleInfo,
+  UdpHandleInfo,
+  UnknownHandleInfo,
 } from './types.js';
 export { UvscopeError, type UvscopeErrorCode } from './errors.js';

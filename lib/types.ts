@@ -191,3 +191,184 @@ export interface ThreadStats extends Omit<LoopStats, 'handles'> {
    */
   handles: HandleSummary | null;
 }
+
+/** A numeric socket address, as the kernel reports it (frozen). uvscope never resolves names. */
+export interface SocketEndpoint {
+  /** Numeric IP address, e.g. `127.0.0.1` or `::1`. */
+  address: string;
+  /** Address family. */
+  family: 'IPv4' | 'IPv6';
+  /** Port number. */
+  port: number;
+}
+
+/** Fields every handle has. */
+export interface HandleInfoCommon {
+  /** Started, open, listening, watching...: `uv_is_active`. */
+  active: boolean;
+  /**
+   * Ref'd (`uv_has_ref`). An `active` and `referenced` handle keeps the loop (the process,
+   * or the worker) alive; a ref'd handle that is not active does not.
+   */
+  referenced: boolean;
+  /** `uv_close` was called; the handle goes away at the end of this loop iteration. */
+  closing: boolean;
+  /** One of uvscope's own handles (listed only with `{ includeOwn: true }`). */
+  own: boolean;
+  /** The file descriptor (`uv_fileno`): tcp, udp, pipe, tty and poll handles that are open; otherwise null. */
+  fd: number | null;
+}
+
+/** Fields of the stream handles: tcp, pipe and tty. */
+export interface StreamInfoCommon {
+  /** Bytes queued for writing and not yet handed to the kernel. */
+  writeQueueBytes: number;
+  /** The stream can be read from (`uv_is_readable`). */
+  readable: boolean;
+  /** The stream can be written to (`uv_is_writable`). */
+  writable: boolean;
+}
+
+/** A TCP socket or server (`net.Socket`, `net.Server`, `http.Server`...). */
+export interface TcpHandleInfo extends HandleInfoCommon, StreamInfoCommon {
+  type: 'tcp';
+  /** A server socket accepting connections (`SO_ACCEPTCONN`). */
+  listening: boolean;
+  /** Local address (`getsockname`); null when unbound or closed. */
+  local: SocketEndpoint | null;
+  /** Peer address (`getpeername`); null when not connected. */
+  remote: SocketEndpoint | null;
+}
+
+/** A UDP socket (`dgram.Socket`). */
+export interface UdpHandleInfo extends HandleInfoCommon {
+  type: 'udp';
+  /** Local address; null when unbound or closed. */
+  local: SocketEndpoint | null;
+  /** Peer address of a connected socket (`socket.connect()`); otherwise null. */
+  remote: SocketEndpoint | null;
+  /** Bytes waiting to be sent (`uv_udp_get_send_queue_size`). */
+  sendQueueBytes: number;
+  /** Datagrams waiting to be sent (`uv_udp_get_send_queue_count`). */
+  sendQueueCount: number;
+}
+
+/** A pipe: Unix domain socket, child process stdio, or an anonymous pipe. */
+export interface PipeHandleInfo extends HandleInfoCommon, StreamInfoCommon {
+  type: 'pipe';
+  /** A server socket accepting connections. */
+  listening: boolean;
+  /** The socket's own path; null for anonymous pipes. A Linux abstract socket's path starts with `\0`. */
+  path: string | null;
+  /** The path of the socket at the other end; null when unknown or anonymous. */
+  peerPath: string | null;
+}
+
+/** A terminal (`process.stdin`/`stdout`/`stderr` on a TTY). */
+export interface TtyHandleInfo extends HandleInfoCommon, StreamInfoCommon {
+  type: 'tty';
+  /** Window width in columns; null when it cannot be read. */
+  columns: number | null;
+  /** Window height in rows; null when it cannot be read. */
+  rows: number | null;
+}
+
+/**
+ * A libuv timer. Node runs all of a thread's JavaScript timers (`setTimeout`,
+ * `setInterval`) on ONE libuv timer, re-armed for the earliest of them and ref'd only while
+ * a ref'd JavaScript timer exists: a `setInterval` shows up as that one timer, not as a
+ * handle of its own.
+ */
+export interface TimerHandleInfo extends HandleInfoCommon {
+  type: 'timer';
+  /**
+   * Time until it fires, ms, counted from the loop's time (`uv_now`, taken at the start of
+   * the current iteration); 0 when it is due. Null when the timer is not started.
+   */
+  dueInMs: number | null;
+  /** Repeat period, ms; 0 for a one-shot timer (Node's timer is one-shot and re-armed). */
+  repeatMs: number;
+}
+
+/** A child process (`child_process.spawn` and friends). */
+export interface ProcessHandleInfo extends HandleInfoCommon {
+  type: 'process';
+  /** Its process id. */
+  pid: number;
+}
+
+/** A signal watcher (`process.on('SIGINT', ...)`). */
+export interface SignalHandleInfo extends HandleInfoCommon {
+  type: 'signal';
+  /** Signal number; null when stopped. */
+  signum: number | null;
+  /** Signal name, e.g. `SIGINT`; null when stopped or not known to `os.constants.signals`. */
+  signal: string | null;
+}
+
+/** A file system watcher (`fs.watch`). */
+export interface FsEventHandleInfo extends HandleInfoCommon {
+  type: 'fs_event';
+  /** The watched path; null when stopped. */
+  path: string | null;
+}
+
+/** A stat poller (`fs.watchFile`). */
+export interface FsPollHandleInfo extends HandleInfoCommon {
+  type: 'fs_poll';
+  /** The polled path; null when stopped. */
+  path: string | null;
+}
+
+/** A file descriptor poller (`uv_poll_t`, used by c-ares for DNS and by addons). */
+export interface PollHandleInfo extends HandleInfoCommon {
+  type: 'poll';
+}
+
+/** Loop machinery without further detail: `async`, `check`, `idle`, `prepare`. */
+export interface LoopHandleInfo extends HandleInfoCommon {
+  type: 'async' | 'check' | 'idle' | 'prepare';
+}
+
+/** A handle type this version of uvscope does not know (a newer libuv): common fields only. */
+export interface UnknownHandleInfo extends HandleInfoCommon {
+  type: 'unknown';
+  /** The running libuv's name for the type (`uv_handle_type_name`), or `#<number>`. */
+  typeName: string;
+}
+
+/** One libuv handle, discriminated on `type` (libuv's type names). */
+export type HandleInfo =
+  | TcpHandleInfo
+  | UdpHandleInfo
+  | PipeHandleInfo
+  | TtyHandleInfo
+  | TimerHandleInfo
+  | ProcessHandleInfo
+  | SignalHandleInfo
+  | FsEventHandleInfo
+  | FsPollHandleInfo
+  | PollHandleInfo
+  | LoopHandleInfo
+  | UnknownHandleInfo;
+
+/**
+ * What keeps this thread's loop (the process, or this worker) alive, from `whyAlive()`.
+ * `String(report)` is one readable line.
+ */
+export interface AliveReport {
+  /** Whether anything would keep the loop running: a handle in `handles` or an active request. */
+  alive: boolean;
+  /** The active, referenced handles, uvscope's own left out. */
+  handles: HandleInfo[];
+  /** Requests in flight on this loop (`uv_loop_t.active_reqs`): fs calls, DNS lookups, writes, connects, thread-pool work... */
+  activeRequests: number;
+  /**
+   * Node's own view, for naming things: counts of `process.getActiveResourcesInfo()`
+   * (ref'd JavaScript timers as `Timeout`, immediates as `Immediate`, request wraps such
+   * as `FSReqCallback`, handle wraps such as `TCPSocketWrap`).
+   */
+  nodeResources: Record<string, number>;
+  /** One line naming each thing: endpoints, paths, pids, timer due times. */
+  toString(): string;
+}

@@ -1,6 +1,7 @@
 // Registration only: each component exposes Init(env, exports, instance).
 #include <napi.h>
 
+#include "handle_walker.h"
 #include "histogram_binding.h"
 #include "instance.h"
 #include "loop_probe.h"
@@ -16,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitHistogram(env, exports, instance);
   LoopProbe::Init(env, exports, instance);
   ThreadpoolProbe::Init(env, exports, instance);
+  InitHandleWalker(env, exports, instance);
   return exports;
 }
 

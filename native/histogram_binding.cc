@@ -4,18 +4,15 @@
 #include <memory>
 
 #include "histogram.h"
+#include "napi_util.h"
 
 namespace uvscope {
 namespace {
 
 Napi::Value HistogramOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    Napi::TypeError::New(env, "uvscope: values must be a Float64Array").ThrowAsJavaScriptException();
-    return {};
-  }
-  Napi::Float64Array values = info[0].As<Napi::Float64Array>();
+  Napi::Float64Array values;
+  if (!Float64ArrayArg(info, 0, "values", 0, &values)) return {};
   auto histogram = std::make_unique<Histogram>();
   for (size_t i = 0; i < values.ElementLength(); ++i) {
     const double value = values[i];

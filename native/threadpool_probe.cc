@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "instance.h"
+#include "napi_util.h"
 
 #ifdef __linux__
 #include <dirent.h>
@@ -29,9 +30,6 @@ constexpr size_t kThreadDoubles = 3;
 constexpr size_t kMaxPoolThreads = 1024;  // libuv's MAX_THREADPOOL_SIZE
 constexpr unsigned kNamedThreadsVersion = 0x013200;  // libuv 1.50: threads named libuv-worker
 
-ThreadpoolProbe* From(const Napi::CallbackInfo& info) {
-  return static_cast<ThreadpoolProbe*>(info.Data());
-}
 
 // libuv's own rule (src/threadpool.c init_threads): atoi, then 0 -> 1, above 1024 -> 1024
 // (a negative value wraps to a huge unsigned and becomes 1024).
@@ -335,16 +333,8 @@ void ThreadpoolProbe::OnAfterWork(uv_work_t* req, int status) {
 // threadpoolRead(out): fills `out` (threadpoolLayout.size doubles).
 Napi::Value ThreadpoolProbe::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    Napi::TypeError::New(env, "uvscope: out must be a Float64Array").ThrowAsJavaScriptException();
-    return {};
-  }
-  Napi::Float64Array out = info[0].As<Napi::Float64Array>();
-  if (out.ElementLength() < kReadSize) {
-    Napi::RangeError::New(env, "uvscope: out is too small").ThrowAsJavaScriptException();
-    return {};
-  }
+  Napi::Float64Array out;
+  if (!Float64ArrayArg(info, 0, "out", kReadSize, &out)) return {};
   double* data = out.Data();
   const uint64_t now = Clock::Get().NowNs();
   const uint64_t start = start_ns_.load(std::memory_order_relaxed);
@@ -387,12 +377,8 @@ Napi::Value ThreadpoolProbe::Configure(const Napi::CallbackInfo& info) {
 // `out`; count -1 where the platform has no per-thread view (not Linux).
 Napi::Value ThreadpoolProbe::Threads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    Napi::TypeError::New(env, "uvscope: out must be a Float64Array").ThrowAsJavaScriptException();
-    return {};
-  }
-  Napi::Float64Array out = info[0].As<Napi::Float64Array>();
+  Napi::Float64Array out;
+  if (!Float64ArrayArg(info, 0, "out", 0, &out)) return {};
   Napi::Array result = Napi::Array::New(env, 2);
 #ifdef __linux__
   long idle = -1;
@@ -428,16 +414,10 @@ Napi::Value ThreadpoolProbe::Track(const Napi::CallbackInfo& info) {
 void ThreadpoolProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
   ThreadpoolProbe* probe = instance->Add<ThreadpoolProbe>(instance);
   probe->Start();
-  exports.Set("threadpoolRead", Napi::Function::New(
-      env, [](const Napi::CallbackInfo& info) { return From(info)->Read(info); }, "threadpoolRead", probe));
-  exports.Set("threadpoolConfigure", Napi::Function::New(
-      env, [](const Napi::CallbackInfo& info) { return From(info)->Configure(info); },
-      "threadpoolConfigure", probe));
-  exports.Set("threadpoolThreads", Napi::Function::New(
-      env, [](const Napi::CallbackInfo& info) { return From(info)->Threads(info); },
-      "threadpoolThreads", probe));
-  exports.Set("threadpoolTrack", Napi::Function::New(
-      env, [](const Napi::CallbackInfo& info) { return From(info)->Track(info); }, "threadpoolTrack", probe));
+  ExportMethod<ThreadpoolProbe, &ThreadpoolProbe::Read>(env, exports, "threadpoolRead", probe);
+  ExportMethod<ThreadpoolProbe, &ThreadpoolProbe::Configure>(env, exports, "threadpoolConfigure", probe);
+  ExportMethod<ThreadpoolProbe, &ThreadpoolProbe::Threads>(env, exports, "threadpoolThreads", probe);
+  ExportMethod<ThreadpoolProbe, &ThreadpoolProbe::Track>(env, exports, "threadpoolTrack", probe);
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("header", Napi::Number::New(env, static_cast<double>(kReadHeader)));
   layout.Set("images", Napi::Number::New(env, static_cast<double>(kImages)));

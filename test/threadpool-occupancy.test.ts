@@ -71,10 +71,11 @@ describe('threadpool(): occupancy', () => {
     expect(r.during.pendingWaitMs).toBeGreaterThan(20); // the probe is queued behind them
 
     // The first four end after one job's duration; the probe, submitted while they ran,
-    // waits for a thread: at least most of one job, at most two.
+    // waits for a thread: at least most of one job, and it has a thread no later than the
+    // last job ends (on 2 shared cores the jobs time-share, so "two jobs" can stretch).
     const firstBatchMs = [...r.doneMs].sort((a, b) => a - b)[0];
     expect(r.after.queueWait.maxMs).toBeGreaterThan(0.6 * firstBatchMs);
-    expect(r.after.queueWait.maxMs).toBeLessThan(2.5 * firstBatchMs + 100);
+    expect(r.after.queueWait.maxMs).toBeLessThan(Math.max(...r.doneMs) + 50);
     expect(r.after.busy === null || r.after.busy === 0).toBe(true);
     expect(r.after.inFlight.total).toBe(0);
     expect(r.after.queued).toBe(0);

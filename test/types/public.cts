@@ -70,3 +70,12 @@ assertType<
     'ERR_UVSCOPE_UNSUPPORTED_RUNTIME' | 'ERR_UVSCOPE_BINARY_NOT_FOUND' | 'ERR_UVSCOPE_INVALID_ARG_TYPE' | 'ERR_UVSCOPE_INVALID_ARG_VALUE'
   >
 >();
+
+// Handles: a discriminated union on `type`.
+assertType<Equal<ReturnType<typeof uvscope.handles>, uvscope.HandleInfo[]>>();
+assertType<Equal<ReturnType<typeof uvscope.handleSummary>, uvscope.HandleSummary>>();
+assertType<Equal<ReturnType<typeof uvscope.whyAlive>, uvscope.AliveReport>>();
+declare const handle: uvscope.HandleInfo;
+if (handle.type === 'tcp') assertType<Equal<typeof handle, uvscope.TcpHandleInfo>>();
+if (handle.type === 'timer') assertType<Equal<typeof handle, uvscope.TimerHandleInfo>>();
+if (handle.type === 'process') assertType<Equal<typeof handle, uvscope.ProcessHandleInfo>>();

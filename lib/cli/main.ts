@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// `uvscope [options] -- <command> [args...]`: runs a program with uvscope loaded in every
+// Node process and thread it starts, shows its loops live, and summarises at the end.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { Collector } from './collector.js';
+import { Run } from './model.js';
+import { type CliOptions, HELP, parse, UsageError } from './options.js';
+import { ENV_DIR, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
+import { LIVE_ROWS, renderLive } from './render.js';
+import { renderSummary, summaryData } from './summary.js';
+import { Panel } from './terminal.js';
+
+/** Signals passed on to the program. SIGWINCH and terminal Ctrl-C/Ctrl-Z reach it from the tty itself. */
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+/** How often the channel files are read, ms. */
+const READ_EVERY_MS = 100;
+
+/** `--require <register>` in front of the user's own NODE_OPTIONS (quoted: paths may hold spaces). */
+export function nodeOptions(register: string, existing: string | undefined): string {
+  const quoted = `"${register.replace(/(["\\])/g, '\\$1')}"`;
+  return `--require ${quoted}${existing ? ' ' + existing : ''}`;
+}
+
+function fail(message: string, code: number): never {
+  fs.writeSync(2, `uvscope: ${message}\n`);
+  process.exit(code);
+}
+
+function run(command: string[], options: CliOptions): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-'));
+  const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+  const register = path.join(__dirname, '..', 'register.js');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    [ENV_DIR]: dir,
+    [ENV_INTERVAL]: String(options.intervalMs),
+    [ENV_SLOW]: String(options.slowMs),
+    [ENV_PID]: String(process.pid),
+    NODE_OPTIONS: nodeOptions(register, process.env.NODE_OPTIONS),
+  };
+
+  const stderrTty = process.stderr.isTTY === true;
+  const live = stderrTty && !options.json;
+  let jsonFd: number | null = null;
+  try {
+    if (options.out !== null) jsonFd = fs.openSync(options.out, 'w');
+    else if (!live) jsonFd = 2;
+  } catch (error) {
+    cleanup();
+    fail(`--out: cannot write ${JSON.stringify(options.out)}: ${(error as Error).message}`, 2);
+  }
+  const color = options.color ?? (stderrTty && !process.env.NO_COLOR);
+  const width = () => (stderrTty ? process.stderr.columns || 80 : 80);
+  const emit = (text: string) => {
+    if (jsonFd === null) return;
+    try {
+      fs.writeSync(jsonFd, text + '\n');
+    } catch {
+      jsonFd = null; // a closed pipe: stop writing, keep the program running
+    }
+  };
+
+  const runState = new Run(Date.now());
+  const collector = new Collector(dir);
+  const panel = live ? new Panel(2, LIVE_ROWS, () => ({ rows: process.stderr.rows || 24, columns: process.stderr.columns || 80 })) : null;
+  const draw = () => panel?.draw(renderLive(runState, { width: panel.width, now: Date.now(), command, color }));
+
+  const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
+  let exited = false;
+
+  const forward = (signal: NodeJS.Signals) => {
+    if (!exited) child.kill(signal);
+  };
+  for (const signal of FORWARDED) process.on(signal, forward);
+  // Last resort if uvscope itself fails: never leave the program running without its parent.
+  process.on('exit', () => {
+    if (!exited) child.kill('SIGTERM');
+    panel?.close();
+  });
+
+  let lastDraw = 0;
+  const pump = () => {
+    let fresh = false;
+    for (const text of collector.read()) {
+      let line: unknown;
+      try {
+        line = JSON.parse(text);
+      } catch {
+        continue;
+      }
+      if (runState.add(line)) {
+        emit(text);
+        fresh = true;
+      }
+    }
+    const now = Date.now();
+    if (panel !== null && (fresh || now - lastDraw >= 1000)) {
+      lastDraw = now;
+      draw();
+    }
+  };
+  const timer = setInterval(pump, Math.min(READ_EVERY_MS, options.intervalMs));
+  if (panel !== null) {
+    draw();
+    process.stderr.on('resize', draw);
+  }
+
+  child.on('error', (error: NodeJS.ErrnoException) => {
+    exited = true;
+    clearInterval(timer);
+    panel?.close();
+    cleanup();
+    const notFound = error.code === 'ENOENT';
+    fail(`cannot run ${JSON.stringify(command[0])}: ${notFound ? 'command not found' : error.message}`, notFound ? 127 : 126);
+  });
+
+  child.on('exit', (code, signal) => {
+    exited = true;
+    clearInterval(timer);
+    pump(); // the final windows were written synchronously before the program exited
+    panel?.close();
+    if (panel !== null) process.stderr.removeListener('resize', draw);
+    const signalNumber = signal === null ? 0 : (os.constants.signals[signal] ?? 0);
+    const exitCode = code ?? 128 + signalNumber;
+    const outcome = { endTime: Date.now(), exitCode, signal };
+    emit(JSON.stringify(summaryData(runState, outcome, command)));
+    if (jsonFd !== null && jsonFd !== 2) fs.closeSync(jsonFd);
+    if (options.summary) {
+      const text = renderSummary(runState, outcome, { command, width: width(), color }).join('\n');
+      fs.writeSync(2, `${live ? '' : '\n'}${text}\n`);
+    }
+    cleanup();
+    for (const s of FORWARDED) process.removeListener(s, forward);
+    process.exitCode = exitCode;
+  });
+}
+
+function main(argv: string[]): void {
+  let parsed;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    if (error instanceof UsageError) fail(`${error.message}\nRun \`uvscope --help\` for the options.`, 2);
+    throw error;
+  }
+  if (parsed.kind === 'help') {
+    fs.writeSync(1, HELP + '\n');
+    return;
+  }
+  if (parsed.kind === 'version') {
+    fs.writeSync(1, `${(require('../../package.json') as { version: string }).version}\n`);
+    return;
+  }
+  run(parsed.command, parsed.options);
+}
+
+if (require.main === module) main(process.argv.slice(2));

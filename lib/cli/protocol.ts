@@ -1,0 +1,106 @@
+// The private channel between the `uvscope` CLI and the programs it runs.
+//
+// The CLI makes a private temporary directory (mode 0700) and names it in UVSCOPE_CLI_DIR.
+// `uvscope/register`, preloaded into every Node process through NODE_OPTIONS, sees the
+// variable and starts a reporter in each thread; the reporter appends one JSON line per
+// window to `<dir>/<pid>-<threadId>.jsonl` with synchronous writes. The CLI tails the files.
+//
+// Why files: they never touch the program's stdin/stdout/stderr or its fds (nothing is
+// inherited but an environment variable); they need no handle in the program (a socket
+// would be one more handle in every listing, and its asynchronous writes would lose the
+// last window at exit); a synchronous append from process.on('exit') always lands; any
+// number of processes, grandchildren and worker threads report without coordination,
+// each to its own file; and a slow CLI only makes files grow, never blocks the program.
+//
+// The lines are also the CLI's machine-readable output (`--json`, `--out`), documented in
+// docs/cli.md: change them only in step with that document.
+import type { IterationRecord, LoopStats } from '../types.js';
+
+/** Environment variable holding the channel directory. Its presence turns reporting on. */
+export const ENV_DIR = 'UVSCOPE_CLI_DIR';
+/** Window length in ms. */
+export const ENV_INTERVAL = 'UVSCOPE_CLI_INTERVAL_MS';
+/** Iterations at least this busy (ms) are sent with their phase breakdown. */
+export const ENV_SLOW = 'UVSCOPE_CLI_SLOW_MS';
+/** The CLI's pid: a program started directly by a CLI that vanished without cleaning up ends itself. */
+export const ENV_PID = 'UVSCOPE_CLI_PID';
+
+/** Tag and format version carried by every line. */
+export const FORMAT_VERSION = 1;
+
+/** Who is reporting: sent once, first, by each thread. */
+export interface StartLine {
+  uvscope: 1;
+  type: 'start';
+  pid: number;
+  ppid: number;
+  /** 0 for a process's main thread, the worker's `threadId` otherwise. */
+  threadId: number;
+  /** `process.argv` of the process. */
+  argv: string[];
+  /** `process.version`. */
+  node: string;
+  /** `process.versions.uv`. */
+  uv: string;
+  /** Wall clock (`Date.now()`) when reporting started. */
+  time: number;
+}
+
+/** One window of one thread. */
+export interface WindowLine {
+  uvscope: 1;
+  type: 'window';
+  pid: number;
+  threadId: number;
+  /** Wall clock (`Date.now()`) at the end of the window. */
+  time: number;
+  /** `loopStats(previous)`: the window. */
+  stats: LoopStats;
+  /**
+   * The slowest iterations (busy at least the CLI's `--slow-ms`) that completed since the
+   * previous line, up to 5, slowest first. Each has `time`: its start on the wall clock.
+   * Iterations still in the native ring when the process exits are not included.
+   */
+  slowest: (IterationRecord & { time: number })[];
+  /**
+   * What keeps this thread's loop alive now: `process.getActiveResourcesInfo()` counted by
+   * name (`TCPServerWrap`, `Timeout`, `FSReqCallback`, ...).
+   */
+  keepAlive: Record<string, number>;
+  /** True on the last line, written from `process.on('exit')`. */
+  final: boolean;
+  /** On the last line only: `loopStats()` since recording started (whole-run percentiles). */
+  total?: LoopStats;
+  /** On the last line only: the exit code the process is exiting with. */
+  exitCode?: number;
+}
+
+/** uvscope could not start in this thread (the program runs on, unobserved). */
+export interface ErrorLine {
+  uvscope: 1;
+  type: 'error';
+  pid: number;
+  threadId: number;
+  time: number;
+  message: string;
+}
+
+export type ChannelLine = StartLine | WindowLine | ErrorLine;
+
+/** Bounds shared by the CLI's option checks and the reporter's reading of the environment. */
+export const INTERVAL_MIN_MS = 100;
+export const INTERVAL_MAX_MS = 60_000;
+export const INTERVAL_DEFAULT_MS = 1000;
+export const SLOW_DEFAULT_MS = 10;
+export const SLOW_MAX_MS = 86_400_000;
+/** Slow iterations sent per window. */
+export const SLOWEST_PER_WINDOW = 5;
+
+/** Inserts `record` into `list` (slowest first), keeping at most `max`. */
+export function keepSlowest<T extends { busyMs: number }>(list: T[], record: T, max: number): void {
+  if (list.length === max && record.busyMs <= list[max - 1]!.busyMs) return;
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.busyMs < record.busyMs) i--;
+  list.splice(i, 0, record);
+  if (list.length > max) list.length = max;
+}

@@ -1,0 +1,133 @@
+// The live view: a pure function from what the CLI knows to the lines of the panel, so it
+// can be tested with constructed windows and drawn by whatever owns the terminal.
+import type { Distribution } from '../types.js';
+import { commandLine, count, fit, ms, type Paint, paint, percent, seconds, sparkline } from './format.js';
+import type { Run, ThreadState } from './model.js';
+import type { WindowLine } from './protocol.js';
+
+export interface LiveOptions {
+  /** Terminal columns; lines never exceed it. */
+  width: number;
+  /** Wall clock now. */
+  now: number;
+  /** The command the CLI runs. */
+  command: readonly string[];
+  color: boolean;
+}
+
+const TREND = 16;
+/** Most lines the panel has. */
+export const LIVE_ROWS = 12;
+const LABEL = 8;
+
+function label(p: Paint, text: string): string {
+  return p.bold(text.padEnd(LABEL));
+}
+
+function rate(value: number, windowMs: number): number {
+  return windowMs > 0 ? (value * 1000) / windowMs : 0;
+}
+
+/** Keep-alive names counted: `TCPServerWrap 1, Timeout 3`, most numerous first. */
+export function keepAliveText(counts: Record<string, number>): string {
+  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return entries.length === 0 ? 'nothing' : entries.map(([name, n]) => `${name} ${n}`).join(', ');
+}
+
+function byTypeText(byType: Record<string, number>): string {
+  return Object.entries(byType)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([name, n]) => `${name} ${n}`)
+    .join(' ');
+}
+
+function phaseRow(p: Paint, name: string, history: WindowLine[], pick: (w: WindowLine) => Distribution): string {
+  const last = history[history.length - 1]!;
+  const d = pick(last);
+  const perSecond = rate(d.totalMs, last.stats.windowMs);
+  const trend = sparkline(history.map((w) => rate(pick(w).totalMs, w.stats.windowMs)), TREND, 1000);
+  const share = `${perSecond.toFixed(1).padStart(6)}ms/s`;
+  const p99 = ms(d.p99Ms).padStart(8);
+  const max = ms(d.maxMs).padStart(8);
+  const hot = d.maxMs >= 50 ? p.red : d.maxMs >= 10 ? p.yellow : (s: string) => s;
+  return `  ${name.padEnd(LABEL - 2)}${share} ${p99} ${hot(max)}  ${trend}`;
+}
+
+function threadName(t: ThreadState): string {
+  return t.threadId === 0 ? `pid ${t.pid}` : `pid ${t.pid} worker ${t.threadId}`;
+}
+
+/** The panel's lines, each at most `width` columns. */
+export function renderLive(run: Run, options: LiveOptions): string[] {
+  const p = paint(options.color);
+  const width = Math.max(20, options.width);
+  const focus = run.focus();
+  const elapsed = seconds(options.now - run.startTime);
+  const lines: string[] = [];
+  const title = ` uvscope · ${commandLine(options.command)} `;
+  const right = ` ${focus ? threadName(focus) + ' · ' : ''}${elapsed} `;
+  const fill = Math.max(1, width - [...title].length - [...right].length);
+  lines.push(p.inverse(fit(title, width - [...right].length - 1) + '─'.repeat(fill) + right));
+
+  const history = focus?.history ?? [];
+  const last = history[history.length - 1];
+  if (focus === undefined || last === undefined) {
+    const waiting = [...run.threads.values()].find((t) => t.error !== null);
+    lines.push(waiting ? `${label(p, 'error')}${threadName(waiting)}: ${waiting.error}` : `${label(p, 'waiting')}for the first window from the program…`);
+    return lines.map((line) => fit(line, width));
+  }
+  const s = last.stats;
+  const util = s.utilization;
+  const utilText = util >= 0.9 ? p.red(percent(util).padStart(4)) : util >= 0.6 ? p.yellow(percent(util).padStart(4)) : percent(util).padStart(4);
+  const events = s.events === null ? '' : `  events ${count(rate(s.events, s.windowMs))}/s`;
+  lines.push(
+    `${label(p, 'loop')}util ${utilText} ${sparkline(history.map((w) => w.stats.utilization), TREND, 1)}  ` +
+      `${count(rate(s.iterations, s.windowMs))} iter/s${events}`,
+  );
+  const busyMax = ms(s.busy.maxMs);
+  lines.push(
+    `${label(p, 'busy')}p50 ${ms(s.busy.p50Ms)}  p99 ${ms(s.busy.p99Ms)}  max ` +
+      `${s.busy.maxMs >= 50 ? p.red(busyMax) : busyMax}  ${sparkline(history.map((w) => w.stats.busy.maxMs), TREND)}  per iteration`,
+  );
+  lines.push(p.dim(`${'phase'.padEnd(LABEL)}${'busy'.padStart(12)} ${'p99'.padStart(8)} ${'max'.padStart(8)}  trend (ms/s)`));
+  lines.push(phaseRow(p, 'poll', history, (w) => w.stats.phases.poll));
+  lines.push(phaseRow(p, 'check', history, (w) => w.stats.phases.check));
+  lines.push(phaseRow(p, 'timers', history, (w) => w.stats.phases.timers));
+
+  const slow = last.slowest[0];
+  if (slow !== undefined) {
+    const other = Math.max(0, slow.busyMs - slow.pollMs - slow.checkMs - slow.timersMs);
+    lines.push(
+      `${label(p, 'slowest')}${ms(slow.busyMs)} at +${seconds(slow.time - run.startTime)}: poll ${slow.pollMs.toFixed(1)} ` +
+        `check ${slow.checkMs.toFixed(1)} timers ${slow.timersMs.toFixed(1)} other ${other.toFixed(1)}` +
+        (slow.events === null ? '' : ` · ${slow.events} ev`),
+    );
+  } else {
+    lines.push(`${label(p, 'slowest')}${ms(s.busy.maxMs)} busy (none over the --slow-ms threshold)`);
+  }
+
+  const pool = s.threadpool;
+  const wait = pool.queueWait;
+  const busy = pool.busy === null ? '-' : String(pool.busy);
+  const queued = pool.queued === null ? '-' : String(pool.queued);
+  const full = (pool.busy !== null && pool.busy >= pool.size) || (pool.queued ?? 0) > 0;
+  lines.push(
+    `${label(p, 'pool')}${(full ? p.red : (x: string) => x)(`${busy}/${pool.size} busy`)}  ${queued} queued  ` +
+      `wait p99 ${wait.count > 0 ? ms(wait.p99Ms) : '-'} max ${wait.count > 0 ? ms(wait.maxMs) : '-'}  ` +
+      sparkline(history.map((w) => (w.stats.threadpool.queueWait.count > 0 ? w.stats.threadpool.queueWait.maxMs : 0)), TREND),
+  );
+
+  const h = s.handles;
+  lines.push(`${label(p, 'handles')}${h.total} open, ${h.referenced} ref'd${h.total > 0 ? ': ' + byTypeText(h.byType) : ''}`);
+  lines.push(`${label(p, 'alive')}${keepAliveText(last.keepAlive)}`);
+
+  const others = [...run.threads.values()].filter((t) => t !== focus && !t.ended && t.history.length > 0);
+  if (others.length > 0) {
+    const parts = others.map((t) => {
+      const w = t.history[t.history.length - 1]!;
+      return `${threadName(t)} ${percent(w.stats.utilization)} max ${ms(w.stats.busy.maxMs)}`;
+    });
+    lines.push(`${label(p, 'also')}${parts.join(' · ')}`);
+  }
+  return lines.map((line) => fit(line, width));
+}

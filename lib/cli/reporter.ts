@@ -1,0 +1,162 @@
+// The reporter: runs inside the observed program (every process and worker thread), started
+// by `uvscope/register` only when the CLI's channel variable is set. Once per interval it
+// takes one `loopStats(previous)` window and appends it as a JSON line to its own file; the
+// slow iterations come from `iterations()`, filtered natively, so nothing here runs per
+// loop iteration. Everything it starts is unref'd: it never keeps the program alive. Any
+// failure stops reporting and never reaches the program.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
+
+import type { IterationRecord, LoopStats } from '../types.js';
+import {
+  type ChannelLine,
+  ENV_DIR,
+  ENV_INTERVAL,
+  ENV_PID,
+  ENV_SLOW,
+  INTERVAL_DEFAULT_MS,
+  INTERVAL_MAX_MS,
+  INTERVAL_MIN_MS,
+  keepSlowest,
+  SLOW_DEFAULT_MS,
+  SLOW_MAX_MS,
+  SLOWEST_PER_WINDOW,
+  type WindowLine,
+} from './protocol.js';
+
+type Api = typeof import('../index.js');
+type Slow = IterationRecord & { time: number };
+
+const started = Symbol.for('uvscope.cli.reporter');
+
+/** Numbers are rounded to 0.1 µs (ms with 4 decimals): plenty, and lines stay short. */
+function round(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1e4) / 1e4 : value;
+}
+
+function envNumber(value: string | undefined, fallback: number, min: number, max: number): number {
+  const n = value === undefined || value === '' ? NaN : Number(value);
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback;
+}
+
+/** `process.getActiveResourcesInfo()` counted by name: what keeps this loop alive now. */
+function keepAlive(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const name of process.getActiveResourcesInfo()) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
+}
+
+/** Starts reporting in this thread if the CLI's channel variable is set; at most once per thread. */
+export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
+  const dir = env[ENV_DIR];
+  if (dir === undefined || dir === '') return;
+  const holder = globalThis as { [started]?: boolean };
+  if (holder[started]) return;
+  holder[started] = true;
+
+  const file = path.join(dir, `${process.pid}-${threadId}.jsonl`);
+  let stopped = false;
+  const write = (line: ChannelLine): void => {
+    if (stopped) return;
+    try {
+      fs.appendFileSync(file, JSON.stringify(line, round) + '\n');
+    } catch {
+      stopped = true; // the CLI has gone and taken its directory with it
+    }
+  };
+  const base = { uvscope: 1 as const, pid: process.pid, threadId };
+
+  let api: Api;
+  try {
+    api = require('../index.js') as Api;
+  } catch (error) {
+    write({ ...base, type: 'error', time: Date.now(), message: error instanceof Error ? error.message : String(error) });
+    return;
+  }
+  const { loopStats, iterations } = api;
+  // Thread-pool queue numbers need request tracking; the CLI is an investigation tool, so turn it on.
+  const configure = (api as { configureThreadpool?: (options: { track: boolean }) => unknown }).configureThreadpool;
+  try {
+    configure?.({ track: true });
+  } catch {
+    // an older build without tracking: busy/queued stay null
+  }
+
+  const intervalMs = envNumber(env[ENV_INTERVAL], INTERVAL_DEFAULT_MS, INTERVAL_MIN_MS, INTERVAL_MAX_MS);
+  const slowMs = envNumber(env[ENV_SLOW], SLOW_DEFAULT_MS, 0, SLOW_MAX_MS);
+  const cliPid = Number(env[ENV_PID]);
+  const directChild = threadId === 0 && Number.isInteger(cliPid) && process.ppid === cliPid;
+
+  write({
+    ...base,
+    type: 'start',
+    ppid: process.ppid,
+    argv: process.argv,
+    node: process.version,
+    uv: process.versions.uv ?? '',
+    time: Date.now(),
+  });
+
+  let previous: LoopStats = loopStats();
+  let slowest: Slow[] = [];
+  const stream = iterations({ minBusyMs: slowMs, pollIntervalMs: intervalMs });
+  const timeOrigin = performance.timeOrigin;
+  void (async () => {
+    for await (const record of stream) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
+  })().catch(() => undefined);
+
+  const window = (final: boolean): WindowLine => {
+    const stats = loopStats(previous);
+    previous = stats;
+    const line: WindowLine = { ...base, type: 'window', time: Date.now(), stats, slowest, keepAlive: keepAlive(), final };
+    slowest = [];
+    return line;
+  };
+
+  const stop = (): void => {
+    stopped = true;
+    clearInterval(timer);
+    void stream.return?.();
+    process.removeListener('exit', onExit);
+  };
+
+  // A CLI killed outright (SIGKILL) cannot end its program; the program it started directly
+  // notices within an interval and ends itself as the CLI would have: SIGTERM.
+  const cliGone = (): boolean => {
+    if (!directChild) return false;
+    try {
+      process.kill(cliPid, 0);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH' && fs.existsSync(dir);
+    }
+  };
+
+  const timer = setInterval(() => {
+    try {
+      if (cliGone()) {
+        stop();
+        process.kill(process.pid, 'SIGTERM');
+        return;
+      }
+      write(window(false));
+    } catch {
+      stop();
+    }
+  }, intervalMs);
+  timer.unref();
+
+  function onExit(code: number): void {
+    try {
+      const line = window(true);
+      line.total = loopStats();
+      line.exitCode = code;
+      write(line);
+    } catch {
+      // never disturb the exit
+    }
+    stop();
+  }
+  process.on('exit', onExit);
+}

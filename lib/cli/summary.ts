@@ -1,0 +1,196 @@
+// The summary printed when the program ends: a pure function of what the CLI collected.
+import { commandLine, count, fit, ms, paint, percent, seconds } from './format.js';
+import type { Run, SaturationPeriod, SlowIteration, ThreadState } from './model.js';
+import { keepAliveText } from './render.js';
+
+/** How the program ended, as the CLI saw it. */
+export interface Outcome {
+  /** Wall clock when the program ended. */
+  endTime: number;
+  /** The exit code the CLI exits with (128 + n for a death by signal n). */
+  exitCode: number;
+  /** The signal that ended the program, if one did. */
+  signal: string | null;
+}
+
+export interface SummaryOptions {
+  command: readonly string[];
+  width: number;
+  color: boolean;
+}
+
+/** The summary as data: the `summary` line of the JSON output. */
+export interface SummaryData {
+  uvscope: 1;
+  type: 'summary';
+  command: string[];
+  durationMs: number;
+  exitCode: number;
+  signal: string | null;
+  threads: {
+    pid: number;
+    threadId: number;
+    argv: string[];
+    iterations: number;
+    utilization: number;
+    busyP99Ms: number | null;
+    busyMaxMs: number;
+    phasesMs: { poll: number; check: number; timers: number };
+    events: number | null;
+    worstWindows: { time: number; windowMs: number; utilization: number; busyMaxMs: number }[];
+    slowest: SlowIteration[];
+    poolSaturation: Omit<SaturationPeriod, 'open'>[];
+    keepAliveAtEnd: Record<string, number> | null;
+    handlesAtEnd: Record<string, number> | null;
+    exitCode: number | null;
+    error: string | null;
+  }[];
+}
+
+function utilization(t: ThreadState): number {
+  if (t.total !== null) return t.total.utilization;
+  return t.totals.windowMs > 0 ? t.totals.activeMs / t.totals.windowMs : 0;
+}
+
+/** The last window that still saw work keeping the loop alive (the final one sees the loop drained). */
+function lastAlive(t: ThreadState): { keepAlive: Record<string, number>; byType: Record<string, number> } | null {
+  for (let i = t.history.length - 1; i >= 0; i--) {
+    const w = t.history[i]!;
+    if (Object.keys(w.keepAlive).length > 0 || w.stats.handles.referenced > 0) return { keepAlive: w.keepAlive, byType: w.stats.handles.byType };
+  }
+  const w = t.history[t.history.length - 1];
+  return w ? { keepAlive: w.keepAlive, byType: w.stats.handles.byType } : null;
+}
+
+export function summaryData(run: Run, outcome: Outcome, command: readonly string[]): SummaryData {
+  return {
+    uvscope: 1,
+    type: 'summary',
+    command: [...command],
+    durationMs: outcome.endTime - run.startTime,
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    threads: [...run.threads.values()].map((t) => {
+      const alive = lastAlive(t);
+      return {
+        pid: t.pid,
+        threadId: t.threadId,
+        argv: t.argv,
+        iterations: t.total?.iterations ?? t.totals.iterations,
+        utilization: utilization(t),
+        busyP99Ms: t.total?.busy.p99Ms ?? null,
+        busyMaxMs: Math.max(t.totals.busyMaxMs, t.total?.busy.maxMs ?? 0),
+        phasesMs: {
+          poll: t.total?.phases.poll.totalMs ?? t.totals.pollMs,
+          check: t.total?.phases.check.totalMs ?? t.totals.checkMs,
+          timers: t.total?.phases.timers.totalMs ?? t.totals.timersMs,
+        },
+        events: t.total?.events ?? t.totals.events,
+        worstWindows: t.worstWindows.map((w) => ({
+          time: w.time, windowMs: w.stats.windowMs, utilization: w.stats.utilization, busyMaxMs: w.stats.busy.maxMs,
+        })),
+        slowest: t.slowest,
+        poolSaturation: t.saturation.map(({ open: _open, ...period }) => period),
+        keepAliveAtEnd: alive?.keepAlive ?? null,
+        handlesAtEnd: alive?.byType ?? null,
+        exitCode: t.exitCode,
+        error: t.error,
+      };
+    }),
+  };
+}
+
+/** The summary as text, each line at most `width` columns. */
+export function renderSummary(run: Run, outcome: Outcome, options: SummaryOptions): string[] {
+  const p = paint(options.color);
+  const at = (time: number) => `+${seconds(time - run.startTime)}`;
+  const lines: string[] = [];
+  const ended = outcome.signal !== null ? `killed by ${outcome.signal} (exit ${outcome.exitCode})` : `exit code ${outcome.exitCode}`;
+  lines.push(p.bold(`uvscope summary · ${commandLine(options.command)}`));
+  lines.push(`ran ${seconds(outcome.endTime - run.startTime)} · ${ended} · ${run.threads.size} thread(s) observed`);
+
+  const threads = [...run.threads.values()].sort((a, b) => b.totals.activeMs - a.totals.activeMs);
+  if (threads.length === 0) {
+    lines.push('no Node.js process reported: was the command a Node program (or one that starts Node)?');
+    return lines.map((l) => fit(l, options.width));
+  }
+  const [main, ...rest] = threads;
+  const detailed = [main!, ...rest.filter((t) => t.totals.busyMaxMs >= 10 || t.saturation.length > 0)].slice(0, 3);
+  for (const t of detailed) {
+    lines.push('');
+    const name = t.threadId === 0 ? `pid ${t.pid}` : `pid ${t.pid} worker ${t.threadId}`;
+    lines.push(p.bold(`${name}: ${commandLine(t.argv)}`));
+    if (t.error !== null) lines.push(`  uvscope could not start here: ${t.error}`);
+    if (t.totals.windows === 0) {
+      lines.push('  no window reported');
+      continue;
+    }
+    const total = t.total;
+    const iterations = total?.iterations ?? t.totals.iterations;
+    const busyMax = Math.max(t.totals.busyMaxMs, total?.busy.maxMs ?? 0);
+    lines.push(
+      `  loop     ${count(iterations)} iterations · util ${percent(utilization(t))} · busy ` +
+        (total ? `p50 ${ms(total.busy.p50Ms)} p99 ${ms(total.busy.p99Ms)} ` : '') +
+        `max ${ms(busyMax)}`,
+    );
+    const poll = total?.phases.poll.totalMs ?? t.totals.pollMs;
+    const check = total?.phases.check.totalMs ?? t.totals.checkMs;
+    const timers = total?.phases.timers.totalMs ?? t.totals.timersMs;
+    const busy = Math.max(poll + check + timers, total?.busy.totalMs ?? t.totals.busyMs);
+    const share = (v: number) => (busy > 0 ? ` (${percent(v / busy)})` : '');
+    lines.push(`  phases   poll ${ms(poll)}${share(poll)} · check ${ms(check)}${share(check)} · timers ${ms(timers)}${share(timers)}`);
+    const events = total?.events ?? t.totals.events;
+    if (events !== null) lines.push(`  events   ${count(events)} I/O events`);
+
+    lines.push(p.bold('  worst windows') + p.dim('  (most active time)'));
+    const worst = t.worstWindows.filter((w) => w.stats.utilization >= 0.05 || w.stats.busy.maxMs >= 10).slice(0, 3);
+    if (worst.length === 0) lines.push('    none: the loop was never more than 5% busy');
+    for (const w of worst) {
+      const s = w.stats;
+      const phases = [['poll', s.phases.poll.totalMs], ['check', s.phases.check.totalMs], ['timers', s.phases.timers.totalMs]] as const;
+      const top = phases.reduce((a, b) => (b[1] > a[1] ? b : a));
+      lines.push(
+        `    ${at(w.time - s.windowMs).padStart(8)}  util ${percent(s.utilization).padStart(4)} · slowest ${ms(s.busy.maxMs)}` +
+          (top[1] > 0 ? ` · mostly ${top[0]} (${ms(top[1])})` : ''),
+      );
+    }
+
+    lines.push(p.bold('  slowest iterations') + p.dim('  (busy = poll + check + timers + other)'));
+    if (t.slowest.length === 0) lines.push('    none over the --slow-ms threshold');
+    for (const it of t.slowest) {
+      const other = Math.max(0, it.busyMs - it.pollMs - it.checkMs - it.timersMs);
+      lines.push(
+        `    ${at(it.time).padStart(8)}  ${ms(it.busyMs).padStart(7)} = poll ${it.pollMs.toFixed(1)} + check ${it.checkMs.toFixed(1)} ` +
+          `+ timers ${it.timersMs.toFixed(1)} + other ${other.toFixed(1)}`,
+      );
+    }
+
+    if (t.threadId === 0) {
+      lines.push(p.bold('  thread pool saturated'));
+      if (t.saturation.length === 0) lines.push(`    never (no window with all threads busy, work queued, or a wait >= 10ms)`);
+      for (const s of t.saturation) {
+        const busy = s.peakBusy === null ? '' : ` · busy ${s.peakBusy}/${s.size}`;
+        const queued = s.peakQueued === null ? '' : ` · queued up to ${s.peakQueued}`;
+        lines.push(`    ${at(s.fromTime)} to ${at(s.toTime)} (${seconds(s.toTime - s.fromTime)})${busy}${queued} · wait max ${ms(s.maxWaitMs)}`);
+      }
+    }
+
+    const alive = lastAlive(t);
+    if (alive !== null) {
+      lines.push(`${p.bold('  alive near the end')} ${keepAliveText(alive.keepAlive)}`);
+      const types = Object.entries(alive.byType).map(([k, n]) => `${k} ${n}`).join(' ');
+      if (types !== '') lines.push(`    handles: ${types}`);
+    }
+  }
+  const quiet = threads.filter((t) => !detailed.includes(t));
+  if (quiet.length > 0) {
+    lines.push('');
+    lines.push(p.bold('also observed'));
+    for (const t of quiet.slice(0, 8)) {
+      const name = t.threadId === 0 ? `pid ${t.pid}` : `pid ${t.pid} worker ${t.threadId}`;
+      lines.push(`  ${name}: ${count(t.totals.iterations)} iterations, util ${percent(utilization(t))}, slowest ${ms(t.totals.busyMaxMs)} · ${commandLine(t.argv)}`);
+    }
+    if (quiet.length > 8) lines.push(`  … and ${quiet.length - 8} more`);
+  }
+  return lines.map((l) => fit(l, options.width));
+}
