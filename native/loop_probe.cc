@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "instance.h"
+#include "napi_util.h"
 #include "registry.h"
 #include "uv_compat.h"
 
@@ -56,8 +57,6 @@ void InsertTail(QueueLink* head, QueueLink* q) {
   q->prev->next = q;
   head->prev = q;
 }
-
-LoopProbe* From(const Napi::CallbackInfo& info) { return static_cast<LoopProbe*>(info.Data()); }
 
 double EventsOrNaN(uint64_t value) {
   return value == LoopRecorder::kUnknownEvents ? std::numeric_limits<double>::quiet_NaN()
@@ -412,16 +411,8 @@ void LoopProbe::OnCheckEnd(uv_check_t* handle) {
 
 Napi::Value LoopProbe::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    Napi::TypeError::New(env, "uvscope: out must be a Float64Array").ThrowAsJavaScriptException();
-    return {};
-  }
-  Napi::Float64Array out = info[0].As<Napi::Float64Array>();
-  if (out.ElementLength() < kReadSize) {
-    Napi::RangeError::New(env, "uvscope: out is too small").ThrowAsJavaScriptException();
-    return {};
-  }
+  Napi::Float64Array out;
+  if (!Float64ArrayArg(info, 0, "out", kReadSize, &out)) return {};
   Fold();  // JavaScript runs on the loop thread: the single writer may fold here
   recorder_->Read(out.Data());
   out.Data()[8] = static_cast<double>(idle_read_);
@@ -512,20 +503,11 @@ Napi::Value LoopProbe::ReadThreads(const Napi::CallbackInfo& info) {
 void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
   LoopProbe* probe = instance->Add<LoopProbe>(instance);
   probe->Start();
-  exports.Set("loopRead", Napi::Function::New(
-      env, [](const Napi::CallbackInfo& info) { return From(info)->Read(info); }, "loopRead", probe));
-  exports.Set("loopReadIterations", Napi::Function::New(
-      env, [](const Napi::CallbackInfo& info) { return From(info)->ReadIterations(info); },
-      "loopReadIterations", probe));
-  exports.Set("loopSetThreadId", Napi::Function::New(
-      env, [](const Napi::CallbackInfo& info) { return From(info)->SetThreadId(info); },
-      "loopSetThreadId", probe));
-  exports.Set("loopReadThreads", Napi::Function::New(
-      env, [](const Napi::CallbackInfo& info) { return From(info)->ReadThreads(info); },
-      "loopReadThreads", probe));
-  exports.Set("loopConfigureRing", Napi::Function::New(
-      env, [](const Napi::CallbackInfo& info) { return From(info)->ConfigureRing(info); },
-      "loopConfigureRing", probe));
+  ExportMethod<LoopProbe, &LoopProbe::Read>(env, exports, "loopRead", probe);
+  ExportMethod<LoopProbe, &LoopProbe::ReadIterations>(env, exports, "loopReadIterations", probe);
+  ExportMethod<LoopProbe, &LoopProbe::SetThreadId>(env, exports, "loopSetThreadId", probe);
+  ExportMethod<LoopProbe, &LoopProbe::ReadThreads>(env, exports, "loopReadThreads", probe);
+  ExportMethod<LoopProbe, &LoopProbe::ConfigureRing>(env, exports, "loopConfigureRing", probe);
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("header", Napi::Number::New(env, static_cast<double>(kReadHeader)));
   layout.Set("images", Napi::Number::New(env, static_cast<double>(LoopRecorder::kImages)));
