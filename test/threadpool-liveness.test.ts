@@ -61,9 +61,11 @@ describe('threadpool probe: loop liveness', () => {
     `);
     expect(result.stderr).toBe('');
     const r = JSON.parse(result.stdout);
-    // One timer in a second: a couple of iterations, plus at most one per probe it sent.
-    expect(r.probes).toBeLessThanOrEqual(2);
-    expect(r.iterations).toBeLessThanOrEqual(6);
+    // One timer in a second: a couple of iterations, plus one per probe it sent. A probe
+    // that woke the loop on its 1 ms interval would show ~1000 of each; under load a
+    // completion can take over 1 ms and let one more probe go out, hence a little room.
+    expect(r.probes).toBeLessThanOrEqual(5);
+    expect(r.iterations).toBeLessThanOrEqual(12);
   });
 
   it('survives workers terminated while their probe is queued behind a saturated pool', async () => {
