@@ -1,6 +1,7 @@
 // iterations(): per-iteration records read from the native ring.
 import type { NativeBinding } from './binding.js';
 import { perfOffsetMs } from './loop.js';
+import { pullIterator } from './pull-iterator.js';
 import type { IterationRecord } from './types.js';
 import { booleanOption, numberOption, optionsObject, signalOption } from './validate.js';
 
@@ -51,9 +52,6 @@ export function makeIterations(native: NativeBinding) {
     readers.add(reader);
     let cursor = configure();
     let dropped = 0;
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    let waiting: { resolve: (r: IteratorResult<IterationRecord>) => void; reject: (e: unknown) => void } | undefined;
     const ready: IterationRecord[] = [];
     const scratch = new Float64Array(ringSize * slotSize);
 
@@ -84,81 +82,20 @@ export function makeIterations(native: NativeBinding) {
       }
     };
 
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      readers.delete(reader);
-      configure();
-      signal?.removeEventListener('abort', onAbort);
-    };
-    function onAbort(): void {
-      const pending = waiting;
-      waiting = undefined;
-      finish();
-      pending?.reject(signal?.reason);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-
-    const stop = (): void => {
-      const pending = waiting;
-      waiting = undefined;
-      finish();
-      pending?.resolve({ done: true, value: undefined });
-    };
-
-    const nextRecord = (): Promise<IteratorResult<IterationRecord>> => {
-      if (signal?.aborted) {
-        finish();
-        return Promise.reject(signal.reason);
-      }
-      if (done) return Promise.resolve({ done: true, value: undefined });
-      if (ready.length === 0) pull();
-      if (ready.length > 0) return Promise.resolve({ done: false, value: ready.shift()! });
-      return new Promise((resolve, reject) => {
-        waiting = { resolve, reject };
-        const poll = (): void => {
-          timer = undefined;
-          pull();
-          if (ready.length > 0) {
-            waiting = undefined;
-            resolve({ done: false, value: ready.shift()! });
-            return;
-          }
-          timer = setTimeout(poll, pollIntervalMs);
-          if (!ref) timer.unref();
-        };
-        timer = setTimeout(poll, pollIntervalMs);
-        if (!ref) timer.unref();
-      });
-    };
-
-    // next() calls are answered in order: each waits for the one before it.
-    let queue: Promise<unknown> = Promise.resolve();
-    const next = (): Promise<IteratorResult<IterationRecord>> => {
-      const result = queue.then(nextRecord, nextRecord);
-      queue = result.catch(() => undefined);
-      return result;
-    };
-
-    const stream: IterationStream = {
-      get dropped() {
-        return dropped;
+    const stream = pullIterator<IterationRecord>(
+      {
+        poll() {
+          if (ready.length === 0) pull();
+          return ready.length > 0 ? { value: ready.shift()! } : { waitMs: pollIntervalMs };
+        },
+        close() {
+          readers.delete(reader);
+          configure();
+        },
       },
-      next,
-      return() {
-        stop();
-        return Promise.resolve({ done: true, value: undefined });
-      },
-      throw(error?: unknown) {
-        stop();
-        return Promise.reject(error);
-      },
-      [Symbol.asyncIterator]() {
-        return stream;
-      },
-    };
+      { signal, ref },
+    ) as IterationStream;
+    Object.defineProperty(stream, 'dropped', { get: () => dropped, enumerable: true });
     return stream;
   };
 }

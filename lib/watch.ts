@@ -1,6 +1,7 @@
 // watch(): window snapshots on a fixed schedule, as an async iterator.
 import { performance } from 'node:perf_hooks';
 
+import { pullIterator } from './pull-iterator.js';
 import type { LoopStats } from './types.js';
 import { booleanOption, numberOption, optionsObject, signalOption } from './validate.js';
 
@@ -34,90 +35,23 @@ export function makeWatch(snapshot: (since?: LoopStats) => LoopStats) {
     let previous = snapshot();
     const origin = previous.timestamp;
     let tick = 0; // the grid point the last window ended at
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    let waiting: { resolve: (r: IteratorResult<LoopStats>) => void; reject: (e: unknown) => void } | undefined;
-    // next() calls are answered in order: each waits for the one before it.
-    let queue: Promise<unknown> = Promise.resolve();
 
-    const finish = (): void => {
-      done = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      signal?.removeEventListener('abort', onAbort);
-    };
-    function onAbort(): void {
-      const pending = waiting;
-      waiting = undefined;
-      finish();
-      pending?.reject(signal?.reason);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-
-    // return()/throw(): end now; a next() waiting for its window gets done.
-    const stop = (): void => {
-      const pending = waiting;
-      waiting = undefined;
-      finish();
-      pending?.resolve({ done: true, value: undefined });
-    };
-
-    const take = (): LoopStats => {
-      const window = snapshot(previous);
-      previous = window;
-      return window;
-    };
-
-    const nextWindow = (): Promise<IteratorResult<LoopStats>> => {
-      if (signal?.aborted) {
-        finish();
-        return Promise.reject(signal.reason);
-      }
-      if (done) return Promise.resolve({ done: true, value: undefined });
-      const now = performance.now();
-      const passed = Math.floor((now - origin) / intervalMs);
-      if (passed > tick) {
-        // The consumer is late: a grid point passed while nobody waited.
-        tick = passed;
-        return Promise.resolve({ done: false, value: take() });
-      }
-      const next = tick + 1;
-      return new Promise((resolve, reject) => {
-        waiting = { resolve, reject };
-        // Timers may fire a fraction of a millisecond early; the window still ends at `next`.
-        timer = setTimeout(() => {
-          timer = undefined;
-          waiting = undefined;
-          tick = next;
-          try {
-            resolve({ done: false, value: take() });
-          } catch (error) {
-            finish();
-            reject(error);
+    return pullIterator<LoopStats>(
+      {
+        poll() {
+          const passed = Math.floor((performance.now() - origin) / intervalMs);
+          if (passed <= tick) {
+            // Wait for the next grid point; a timer that fires a little early asks again.
+            return { waitMs: Math.ceil(origin + (tick + 1) * intervalMs - performance.now()) };
           }
-        }, Math.max(1, Math.ceil(origin + next * intervalMs - now)));
-        if (!ref) timer.unref();
-      });
-    };
-
-    const iterator: AsyncIterableIterator<LoopStats> = {
-      next() {
-        const result = queue.then(nextWindow, nextWindow);
-        queue = result.catch(() => undefined);
-        return result;
+          // A grid point passed (just now, or while a slow consumer did not wait).
+          tick = passed;
+          previous = snapshot(previous);
+          return { value: previous };
+        },
+        close() {},
       },
-      return() {
-        stop();
-        return Promise.resolve({ done: true, value: undefined });
-      },
-      throw(error?: unknown) {
-        stop();
-        return Promise.reject(error);
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    return iterator;
+      { signal, ref },
+    );
   };
 }
