@@ -45,6 +45,24 @@ export function readImage(layout: HistogramLayout, data: Float64Array, offset = 
   };
 }
 
+/** The `count` images that follow each other from `offset` in `data` (a native read). */
+export function readImages(layout: HistogramLayout, data: Float64Array, offset: number, count: number): HistogramImage[] {
+  return Array.from({ length: count }, (_, i) => readImage(layout, data, offset + i * (layout.header + layout.buckets)));
+}
+
+/**
+ * The distribution of `now`, a cumulative image, since `earlier` (another image of the same
+ * histogram), or since recording started when `earlier` is undefined; in milliseconds.
+ */
+export function windowDistribution(
+  layout: HistogramLayout,
+  now: HistogramImage,
+  earlier: HistogramImage | undefined,
+  msPerUnit: number,
+): Distribution {
+  return toDistribution(layout, earlier === undefined ? now : subtract(layout, now, earlier), msPerUnit);
+}
+
 /** An image with nothing recorded. */
 export function emptyImage(layout: HistogramLayout): HistogramImage {
   return { count: 0, sum: 0, min: 0, max: 0, buckets: new Float64Array(layout.buckets) };

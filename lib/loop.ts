@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { threadId as ownThreadId } from 'node:worker_threads';
 
 import type { NativeBinding } from './binding.js';
-import { type HistogramImage, emptyImage, readImage, subtract, toDistribution } from './distribution.js';
+import { type HistogramImage, readImages, windowDistribution } from './distribution.js';
 import { invalidArgType } from './errors.js';
 import type { Distribution, HandleSummary, LoopStats, ThreadStats, ThreadpoolStats } from './types.js';
 
@@ -86,10 +86,7 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
   native.loopSetThreadId(ownThreadId);
 
   const decode = (data: Float64Array): RawRead => {
-    const images: HistogramImage[] = [];
-    for (let i = 0; i < layout.images; i++) {
-      images.push(readImage(histogram, data, layout.header + i * (histogram.header + histogram.buckets)));
-    }
+    const images = readImages(histogram, data, layout.header, layout.images);
     const nullable = (value: number) => (Number.isNaN(value) ? null : value);
     return {
       hrNs: data[2]!,
@@ -104,7 +101,8 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
     };
   };
 
-  // The read a cumulative snapshot subtracts: recording start, nothing counted yet.
+  // The counters a cumulative snapshot subtracts: recording start, nothing counted yet.
+  // (Its distributions are the cumulative images themselves; see windowDistribution.)
   const origin = (now: RawRead): RawRead => ({
     ...now,
     hrNs: now.startHrNs,
@@ -112,7 +110,6 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
     idleNs: 0,
     events: now.events === null ? null : 0,
     eventsWaiting: now.eventsWaiting === null ? null : 0,
-    images: now.images.map(() => emptyImage(histogram)),
   });
 
   const between = (now: RawRead, base: RawRead | undefined): LoopPart => {
@@ -120,8 +117,7 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
     const windowMs = Math.max(0, (now.hrNs - from.hrNs) * NS_TO_MS);
     const idleMs = Math.min(windowMs, Math.max(0, (now.idleNs - from.idleNs) * NS_TO_MS));
     const activeMs = windowMs - idleMs;
-    const dist = (i: number): Distribution =>
-      toDistribution(histogram, base === undefined ? now.images[i]! : subtract(histogram, now.images[i]!, from.images[i]!), NS_TO_MS);
+    const dist = (i: number): Distribution => windowDistribution(histogram, now.images[i]!, base?.images[i], NS_TO_MS);
     const difference = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
     return {
       timestamp: now.hrNs * NS_TO_MS + offsetMs,

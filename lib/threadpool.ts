@@ -4,7 +4,7 @@ import { createHook, type AsyncHook } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 
 import type { NativeBinding } from './binding.js';
-import { type HistogramImage, emptyImage, readImage, subtract, toDistribution } from './distribution.js';
+import { type HistogramImage, emptyImage, readImages, windowDistribution } from './distribution.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
 import type { ThreadpoolInFlight, ThreadpoolStats, ThreadpoolThread } from './types.js';
 import { booleanOption, numberOption, optionsObject } from './validate.js';
@@ -176,7 +176,7 @@ export function makeThreadpool(native: NativeBinding) {
 
     native.threadpoolRead(buffer);
     const hrNs = buffer[0]!;
-    const images = [0, 1].map((i) => readImage(histogram, buffer, layout.header + i * (histogram.header + histogram.buckets)));
+    const images = readImages(histogram, buffer, layout.header, 2);
     const [known, idleWaiters] = native.threadpoolThreads(threadBuffer);
     const started = buffer[10] === 1 || known > 0;
     const configuredSize = buffer[6]!;
@@ -234,8 +234,7 @@ export function makeThreadpool(native: NativeBinding) {
       queued = Math.max(0, total - busy);
     }
 
-    const dist = (i: number) =>
-      toDistribution(histogram, base === start ? images[i]! : subtract(histogram, images[i]!, base.images[i]!), NS_TO_MS);
+    const dist = (i: number) => windowDistribution(histogram, images[i]!, base === start ? undefined : base.images[i], NS_TO_MS);
     const stats: ThreadpoolStats = {
       timestamp: hrNs * NS_TO_MS + offsetMs,
       size,
