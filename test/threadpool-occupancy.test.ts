@@ -151,8 +151,15 @@ describe('threadpool(): occupancy', () => {
       const { threadpool, configureThreadpool } = require('uvscope');
       configureThreadpool({ track: true, probeIntervalMs: 10 });
       const keep = setInterval(() => {}, 5);
+      // Each pbkdf2 calibrated to ~3 s of one core, so all four are still running when both
+      // threads read, even when starting the worker is slow (a sanitizer build, a loaded box).
+      let iterations = 20000;
+      const t = performance.now();
+      crypto.pbkdf2Sync('p', 's', iterations, 32, 'sha256');
+      iterations = Math.round((iterations * 3000) / Math.max(0.1, performance.now() - t));
+      let finished = 0;
       setTimeout(() => {
-        for (let i = 0; i < 4; i++) crypto.pbkdf2('p', 's', 2_000_000, 32, 'sha256', () => {});
+        for (let i = 0; i < 4; i++) crypto.pbkdf2('p', 's', iterations, 32, 'sha256', () => finished++);
         const w = new Worker(\`
           const { parentPort } = require('node:worker_threads');
           const { threadpool, configureThreadpool } = require('uvscope');
@@ -163,12 +170,13 @@ describe('threadpool(): occupancy', () => {
         w.once('message', (inWorker) => {
           const inMain = threadpool();
           clearInterval(keep);
-          console.log(JSON.stringify({ inWorker, inMain }));
+          console.log(JSON.stringify({ inWorker, inMain, finished }));
           w.terminate();
           process.exit(0);
         });
       }, 300);
     `);
+    expect(r.finished, 'a pbkdf2 ended before the reads: the calibration did not hold').toBe(0);
     expect(r.inWorker.size).toBe(4);
     expect(r.inWorker.busy).toBe(4);
     expect(r.inMain.busy).toBe(4);
