@@ -293,11 +293,19 @@ class Alive implements AliveReport {
   toString(): string {
     const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
     const counts = `${plural(this.handles.length, 'handle')}, ${plural(this.activeRequests, 'request')}`;
-    if (!this.alive) return `nothing keeps the loop alive (${counts})`;
+    const named = (names: string[]) => names.map((name) => (this.nodeResources[name] === 1 ? name : `${name} x${this.nodeResources[name]}`));
+    const node = named(Object.keys(this.nodeResources));
+    const nodeText = node.length > 0 ? `Node: ${node.join(', ')}` : '';
+    if (!this.alive) {
+      // JavaScript timers without an active timer handle: called inside a timer callback,
+      // Node re-arms its handle when the callback returns.
+      const timers = named(['Timeout', 'Immediate'].filter((name) => this.nodeResources[name] !== undefined));
+      if (timers.length === 0) return `nothing keeps the loop alive (${counts})`;
+      return `no active ref'd handle or request (${counts}) | Node: ${timers.join(', ')}`;
+    }
     const parts = this.handles.map(describeHandle);
     if (this.activeRequests > 0) parts.push(plural(this.activeRequests, 'active request'));
-    const node = Object.entries(this.nodeResources).map(([name, n]) => (n === 1 ? name : `${name} x${n}`));
-    return `alive (${counts}): ${parts.join('; ')}${node.length > 0 ? ` | Node: ${node.join(', ')}` : ''}`;
+    return `alive (${counts}): ${[parts.join('; '), nodeText].filter((x) => x !== '').join(' | ')}`;
   }
 
   toJSON(): Omit<AliveReport, 'toString'> {

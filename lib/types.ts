@@ -357,7 +357,12 @@ export type HandleInfo =
  * `String(report)` is one readable line.
  */
 export interface AliveReport {
-  /** Whether anything would keep the loop running: a handle in `handles` or an active request. */
+  /**
+   * Whether anything would keep the loop running: a handle in `handles` or an active
+   * request. Inside a `setTimeout`/`setInterval` callback Node's timer handle is stopped
+   * (libuv stops a timer before calling it, Node re-arms it after), so ref'd JavaScript
+   * timers then show only in `nodeResources.Timeout`, which also counts the running one.
+   */
   alive: boolean;
   /** The active, referenced handles, uvscope's own left out. */
   handles: HandleInfo[];

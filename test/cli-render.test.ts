@@ -45,6 +45,7 @@ function feed(run: InstanceType<typeof Run>) {
       stats: stats({ util: slow ? 0.97 : 0.2 + (i % 5) / 10, checkMaxMs: slow ? 250 : 2, busy: saturated ? 4 : 1, queued: saturated ? 6 : 0, waitMs: saturated ? 300 : 0.2 }),
       slowest: slow ? [{ index: 500, startMs: 0, durationMs: 251, busyMs: 250.5, pollWaitMs: 0.5, pollMs: 0.2, checkMs: 250, timersMs: 0.1, events: 3, time: start + 11_500 }] : [],
       keepAlive: { TCPServerWrap: 1, Timeout: 2 },
+      alive: { handles: 3, activeRequests: 1, named: [{ name: 'timer every 100 ms', count: 2 }, { name: 'tcp server 127.0.0.1:8080', count: 1 }] },
     });
   }
 }
@@ -62,7 +63,7 @@ describe('live view', () => {
       expect(plain[0]).toMatch(/pid 42 · 40\.5s $/);
       expect(plain[8]).toMatch(/1\/4 busy\s+0 queued/);
       expect(plain[9]).toMatch(/7 open, 3 ref'd: tcp 4 timer 2 pipe 1/);
-      expect(plain[10]).toMatch(/Timeout 2, TCPServerWrap 1/);
+      expect(plain[10]).toMatch(/alive\s+timer every 100 ms x2, tcp server 127\.0\.0\.1:8080, 1 request, 2 JS timers$/);
     }
   });
 
@@ -84,7 +85,7 @@ describe('summary', () => {
     expect(text).toMatch(/\+11\.5s\s+251ms = poll 0\.2 \+ check 250\.0 \+ timers 0\.1 \+ other 0\.2/);
     expect(text).toMatch(/\+19\.0s to \+23\.0s \(4\.0s\) · busy 4\/4 · queued up to 6 · wait max 300ms/);
     expect(text).toMatch(/\+11\.0s\s+util\s+97% · slowest 251ms · mostly check/);
-    expect(text).toMatch(/alive near the end Timeout 2, TCPServerWrap 1/);
+    expect(text).toMatch(/alive near the end\n {4}timer every 100 ms x2\n {4}tcp server 127\.0\.0\.1:8080\n {4}1 request\n {4}2 JS timers\n {4}Node: Timeout 2, TCPServerWrap 1\n/);
     for (const line of text.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
   });
 
@@ -94,6 +95,18 @@ describe('summary', () => {
     expect(t.slowest[0]!.checkMs).toBe(250);
     expect(t.poolSaturation).toEqual([{ fromTime: start + 19_000, toTime: start + 23_000, size: 4, peakBusy: 4, peakQueued: 6, maxWaitMs: 300 }]);
     expect(t.iterations).toBe(4000);
+    expect(t.aliveAtEnd?.named[1]).toEqual({ name: 'tcp server 127.0.0.1:8080', count: 1 });
+  });
+});
+
+describe('alive row', () => {
+  const { aliveText } = loadInternal<Render>('cli/render.js');
+  it('names what whyAlive() found, counts what did not fit, and falls back to Node\'s names', () => {
+    const named = [{ name: 'tcp 127.0.0.1:80 -> 127.0.0.1:5000', count: 1 }];
+    expect(aliveText({ keepAlive: {}, alive: { handles: 4, activeRequests: 0, named } })).toBe('tcp 127.0.0.1:80 -> 127.0.0.1:5000, 3 more');
+    expect(aliveText({ keepAlive: {}, alive: { handles: 0, activeRequests: 2, named: [] } })).toBe('2 requests');
+    expect(aliveText({ keepAlive: {}, alive: { handles: 0, activeRequests: 0, named: [] } })).toBe('nothing');
+    expect(aliveText({ keepAlive: { TCPSocketWrap: 300 }, alive: null })).toBe('TCPSocketWrap 300');
   });
 });
 

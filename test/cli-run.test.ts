@@ -26,6 +26,7 @@ interface Summary {
     phasesMs: { poll: number; check: number; timers: number };
     slowest: { busyMs: number; pollMs: number; checkMs: number; timersMs: number }[];
     poolSaturation: { peakBusy: number | null; peakQueued: number | null; maxWaitMs: number; size: number }[];
+    aliveAtEnd: { handles: number; activeRequests: number; named: { name: string; count: number }[] } | null;
   }[];
 }
 
@@ -70,6 +71,19 @@ describe('uvscope CLI on a program', () => {
     expect(period.peakBusy).toBe(4);
     expect(period.peakQueued).toBeGreaterThanOrEqual(1);
     expect(stderr).toMatch(/thread pool saturated\n\s+\+\d+\.\ds to \+\d+\.\ds .*busy 4\/4/);
+  });
+
+  it('names what kept the loop alive near the end, from whyAlive()', async () => {
+    const { code, stdout, summary, stderr } = await runCli(['--interval', '100', '--', process.execPath, fixture('cli-alive.cjs')]);
+    expect(code).toBe(0);
+    const port = /port (\d+)/.exec(stdout)![1];
+    const main = summary.threads.find((t) => t.threadId === 0)!;
+    const names = main.aliveAtEnd!.named.map((n) => n.name);
+    expect(names).toContain(`tcp server 127.0.0.1:${port}`);
+    expect(names.filter((n) => n.startsWith('tcp 127.0.0.1:'))).toHaveLength(2); // both ends of the connection
+    expect(stderr).toMatch(new RegExp(`alive near the end\\n(    .*\\n)*    tcp server 127\\.0\\.0\\.1:${port}\\n`));
+    // The interval and the two 600 ms timeouts, from Node's names (the reporter runs in a timer callback).
+    expect(stderr).toMatch(/\n {4}3 JS timers\n {4}Node: Timeout 3, .*TCPServerWrap 1\n/);
   });
 
   it('passes exit codes through', async () => {

@@ -18,18 +18,19 @@ describe('whyAlive()', () => {
     expect(out.str).toContain(`poll fd ${poll?.fd}`);
   });
 
-  // Checked from a timer callback: inside a setImmediate callback Node's own idle handle is
-  // still active (it is stopped after the immediate queue drains), which whyAlive() shows.
+  // Checked from the close callback: inside a setImmediate callback Node's own idle handle is
+  // still active (it is stopped after the immediate queue drains), and inside a timer
+  // callback Node counts the running timer among its resources; whyAlive() shows both.
   it('says nothing keeps the loop alive once everything is closed, and the process exits', async () => {
     const result = await runScript(`
       const net = require('node:net');
       const { whyAlive } = require('uvscope');
       const server = net.createServer().listen(0, '127.0.0.1', () => {
         const during = whyAlive();
-        server.close(() => setTimeout(() => {
+        server.close(() => {
           const after = whyAlive();
           process.stderr.write(JSON.stringify({ during: String(during), duringAlive: during.alive, after: String(after), afterAlive: after.alive, json: JSON.parse(JSON.stringify(after)) }));
-        }, 0));
+        });
       });
     `, { timeoutMs: 20_000 });
     expect(result.code).toBe(0);
@@ -39,6 +40,30 @@ describe('whyAlive()', () => {
     expect(out.afterAlive).toBe(false);
     expect(out.after).toMatch(/^nothing keeps the loop alive/);
     expect(out.json).toMatchObject({ alive: false, handles: [], activeRequests: 0 });
+  });
+
+  it('inside a timer callback, sees Node\'s timer handle stopped and the JavaScript timers in nodeResources', async () => {
+    const result = await runScript(`
+      const { whyAlive } = require('uvscope');
+      setTimeout(() => {
+        const inTimer = whyAlive();
+        setImmediate(() => {
+          const inImmediate = whyAlive();
+          const pick = (r) => ({ alive: r.alive, timers: r.handles.filter((h) => h.type === 'timer').length, node: r.nodeResources, text: String(r) });
+          process.stderr.write(JSON.stringify({ inTimer: pick(inTimer), inImmediate: pick(inImmediate) }));
+        });
+      }, 5);
+      setTimeout(() => {}, 300);
+    `);
+    const out = JSON.parse(result.stderr);
+    expect(out.inTimer.timers).toBe(0); // libuv stops a timer before its callback; Node re-arms it after
+    expect(out.inTimer.node.Timeout).toBe(2); // the pending 300 ms timer and the running one
+    expect(out.inTimer.alive).toBe(false);
+    expect(out.inTimer.text).toBe("no active ref'd handle or request (0 handles, 0 requests) | Node: Timeout x2");
+    expect(out.inImmediate.timers).toBe(1);
+    expect(out.inImmediate.alive).toBe(true);
+    expect(out.inImmediate.node.Timeout).toBe(1);
+    expect(out.inImmediate.text).toMatch(/timer due in \d+ ms/);
   });
 
   it('counts requests in flight', async () => {

@@ -63,16 +63,33 @@ export interface WindowLine {
    */
   slowest: (IterationRecord & { time: number })[];
   /**
-   * What keeps this thread's loop alive now: `process.getActiveResourcesInfo()` counted by
-   * name (`TCPServerWrap`, `Timeout`, `FSReqCallback`, ...).
+   * Node's names for what keeps this thread's loop alive now: `process.getActiveResourcesInfo()`
+   * counted by name (`TCPServerWrap`, `Timeout`, `FSReqCallback`, ...).
    */
   keepAlive: Record<string, number>;
+  /**
+   * What keeps this thread's loop alive now, from `whyAlive()`: the active referenced
+   * handles named as a person recognizes them, and the requests in flight. Null when more
+   * than `ALIVE_DETAIL_MAX` handles are referenced (the reporter then sends only the counts
+   * in `stats.handles`, to stay cheap) or when the walk failed.
+   */
+  alive: AliveLine | null;
   /** True on the last line, written from `process.on('exit')`. */
   final: boolean;
   /** On the last line only: `loopStats()` since recording started (whole-run percentiles). */
   total?: LoopStats;
   /** On the last line only: the exit code the process is exiting with. */
   exitCode?: number;
+}
+
+/** `whyAlive()` in a window line: names counted, so a thousand connections stay one entry each. */
+export interface AliveLine {
+  /** Active referenced handles (uvscope's own left out). */
+  handles: number;
+  /** Requests in flight on the loop (`uv_loop_t.active_reqs`). */
+  activeRequests: number;
+  /** Each handle named (`tcp server 127.0.0.1:8080`, `timer due in 90 ms every 100 ms`, ...), equal names counted, most numerous first, at most `ALIVE_NAMES`. */
+  named: { name: string; count: number }[];
 }
 
 /** uvscope could not start in this thread (the program runs on, unobserved). */
@@ -93,6 +110,10 @@ export const INTERVAL_MAX_MS = 60_000;
 export const INTERVAL_DEFAULT_MS = 1000;
 export const SLOW_DEFAULT_MS = 10;
 export const SLOW_MAX_MS = 86_400_000;
+/** The reporter names what keeps the loop alive only up to this many referenced handles. */
+export const ALIVE_DETAIL_MAX = 256;
+/** Distinct names sent per window in `alive.named`. */
+export const ALIVE_NAMES = 8;
 /** Slow iterations sent per window. */
 export const SLOWEST_PER_WINDOW = 5;
 

@@ -34,6 +34,35 @@ export function keepAliveText(counts: Record<string, number>): string {
   return entries.length === 0 ? 'nothing' : entries.map(([name, n]) => `${name} ${n}`).join(', ');
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * What keeps the loop alive, from the window's `whyAlive()` names (`tcp server
+ * 127.0.0.1:8080, timer every 100 ms x3, 2 requests`), or Node's resource names when the
+ * reporter sent none. Ref'd JavaScript timers and immediates are added from Node's names:
+ * Node runs them all on one libuv handle, which is stopped while the reporter itself runs
+ * in a timer callback.
+ */
+export function aliveText(w: Pick<WindowLine, 'alive' | 'keepAlive'>): string {
+  const parts = aliveParts(w);
+  return parts === null ? keepAliveText(w.keepAlive) : parts.length === 0 ? 'nothing' : parts.join(', ');
+}
+
+/** The items of `aliveText`, or null when the reporter sent no names. */
+export function aliveParts(w: Pick<WindowLine, 'alive' | 'keepAlive'>): string[] | null {
+  const a = w.alive;
+  if (a === null || a === undefined) return null;
+  const parts = a.named.map(({ name, count }) => (count === 1 ? name : `${name} x${count}`));
+  const shown = a.named.reduce((n, x) => n + x.count, 0);
+  if (shown < a.handles) parts.push(`${a.handles - shown} more`);
+  if (a.activeRequests > 0) parts.push(plural(a.activeRequests, 'request'));
+  const timers = w.keepAlive['Timeout'] ?? 0;
+  const immediates = w.keepAlive['Immediate'] ?? 0;
+  if (timers > 0) parts.push(plural(timers, 'JS timer'));
+  if (immediates > 0) parts.push(plural(immediates, 'immediate'));
+  return parts;
+}
+
 function byTypeText(byType: Record<string, number>): string {
   return Object.entries(byType)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
@@ -119,7 +148,7 @@ export function renderLive(run: Run, options: LiveOptions): string[] {
 
   const h = s.handles;
   lines.push(`${label(p, 'handles')}${h.total} open, ${h.referenced} ref'd${h.total > 0 ? ': ' + byTypeText(h.byType) : ''}`);
-  lines.push(`${label(p, 'alive')}${keepAliveText(last.keepAlive)}`);
+  lines.push(`${label(p, 'alive')}${aliveText(last)}`);
 
   const others = [...run.threads.values()].filter((t) => t !== focus && !t.ended && t.history.length > 0);
   if (others.length > 0) {

@@ -8,8 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 
-import type { IterationRecord, LoopStats } from '../types.js';
+import { describeHandle } from '../handles.js';
+import type { AliveReport, IterationRecord, LoopStats } from '../types.js';
 import {
+  ALIVE_DETAIL_MAX,
+  ALIVE_NAMES,
+  type AliveLine,
   type ChannelLine,
   ENV_DIR,
   ENV_INTERVAL,
@@ -47,6 +51,22 @@ function keepAlive(): Record<string, number> {
   return counts;
 }
 
+/** `whyAlive()` with equal names counted; null past `ALIVE_DETAIL_MAX` referenced handles. */
+function aliveLine(whyAlive: () => AliveReport, stats: LoopStats): AliveLine | null {
+  if (stats.handles.referenced > ALIVE_DETAIL_MAX) return null;
+  const report = whyAlive();
+  const counts = new Map<string, number>();
+  for (const h of report.handles) {
+    const name = describeHandle(h);
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  const named = [...counts]
+    .map(([name, count]) => ({ name, count }))
+    .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name))
+    .slice(0, ALIVE_NAMES);
+  return { handles: report.handles.length, activeRequests: report.activeRequests, named };
+}
+
 /** Starts reporting in this thread if the CLI's channel variable is set; at most once per thread. */
 export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   const dir = env[ENV_DIR];
@@ -74,7 +94,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     write({ ...base, type: 'error', time: Date.now(), message: error instanceof Error ? error.message : String(error) });
     return;
   }
-  const { loopStats, iterations } = api;
+  const { loopStats, iterations, whyAlive } = api;
   // Thread-pool queue numbers need request tracking; the CLI is an investigation tool, so turn it on.
   const configure = (api as { configureThreadpool?: (options: { track: boolean }) => unknown }).configureThreadpool;
   try {
@@ -109,7 +129,13 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   const window = (final: boolean): WindowLine => {
     const stats = loopStats(previous);
     previous = stats;
-    const line: WindowLine = { ...base, type: 'window', time: Date.now(), stats, slowest, keepAlive: keepAlive(), final };
+    let alive: AliveLine | null = null;
+    try {
+      alive = aliveLine(whyAlive, stats);
+    } catch {
+      // the window goes out with the counts alone
+    }
+    const line: WindowLine = { ...base, type: 'window', time: Date.now(), stats, slowest, keepAlive: keepAlive(), alive, final };
     slowest = [];
     return line;
   };

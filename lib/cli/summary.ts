@@ -1,7 +1,8 @@
 // The summary printed when the program ends: a pure function of what the CLI collected.
 import { commandLine, count, fit, ms, paint, percent, seconds } from './format.js';
 import type { Run, SaturationPeriod, SlowIteration, ThreadState } from './model.js';
-import { keepAliveText } from './render.js';
+import type { AliveLine, WindowLine } from './protocol.js';
+import { aliveParts, aliveText, keepAliveText } from './render.js';
 
 /** How the program ended, as the CLI saw it. */
 export interface Outcome {
@@ -40,6 +41,9 @@ export interface SummaryData {
     worstWindows: { time: number; windowMs: number; utilization: number; busyMaxMs: number }[];
     slowest: SlowIteration[];
     poolSaturation: Omit<SaturationPeriod, 'open'>[];
+    /** `whyAlive()` in the last window in which anything kept the loop alive (null if not sent). */
+    aliveAtEnd: AliveLine | null;
+    /** Node's resource names in that window. */
     keepAliveAtEnd: Record<string, number> | null;
     handlesAtEnd: Record<string, number> | null;
     exitCode: number | null;
@@ -52,14 +56,17 @@ function utilization(t: ThreadState): number {
   return t.totals.windowMs > 0 ? t.totals.activeMs / t.totals.windowMs : 0;
 }
 
+function keepsAlive(w: WindowLine): boolean {
+  if (w.alive && (w.alive.handles > 0 || w.alive.activeRequests > 0)) return true;
+  return Object.keys(w.keepAlive).length > 0 || (!w.alive && w.stats.handles.referenced > 0);
+}
+
 /** The last window that still saw work keeping the loop alive (the final one sees the loop drained). */
-function lastAlive(t: ThreadState): { keepAlive: Record<string, number>; byType: Record<string, number> } | null {
+function lastAlive(t: ThreadState): WindowLine | null {
   for (let i = t.history.length - 1; i >= 0; i--) {
-    const w = t.history[i]!;
-    if (Object.keys(w.keepAlive).length > 0 || w.stats.handles.referenced > 0) return { keepAlive: w.keepAlive, byType: w.stats.handles.byType };
+    if (keepsAlive(t.history[i]!)) return t.history[i]!;
   }
-  const w = t.history[t.history.length - 1];
-  return w ? { keepAlive: w.keepAlive, byType: w.stats.handles.byType } : null;
+  return t.history[t.history.length - 1] ?? null;
 }
 
 export function summaryData(run: Run, outcome: Outcome, command: readonly string[]): SummaryData {
@@ -91,8 +98,9 @@ export function summaryData(run: Run, outcome: Outcome, command: readonly string
         })),
         slowest: t.slowest,
         poolSaturation: t.saturation.map(({ open: _open, ...period }) => period),
+        aliveAtEnd: alive?.alive ?? null,
         keepAliveAtEnd: alive?.keepAlive ?? null,
-        handlesAtEnd: alive?.byType ?? null,
+        handlesAtEnd: alive?.stats.handles.byType ?? null,
         exitCode: t.exitCode,
         error: t.error,
       };
@@ -177,8 +185,15 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
 
     const alive = lastAlive(t);
     if (alive !== null) {
-      lines.push(`${p.bold('  alive near the end')} ${keepAliveText(alive.keepAlive)}`);
-      const types = Object.entries(alive.byType).map(([k, n]) => `${k} ${n}`).join(' ');
+      const parts = aliveParts(alive);
+      if (parts === null || parts.length === 0) {
+        lines.push(`${p.bold('  alive near the end')} ${aliveText(alive)}`);
+      } else {
+        lines.push(p.bold('  alive near the end'));
+        for (const part of parts) lines.push(`    ${part}`);
+        lines.push(`    Node: ${keepAliveText(alive.keepAlive)}`);
+      }
+      const types = Object.entries(alive.stats.handles.byType).map(([k, n]) => `${k} ${n}`).join(' ');
       if (types !== '') lines.push(`    handles: ${types}`);
     }
   }
