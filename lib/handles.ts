@@ -313,7 +313,8 @@ class Alive implements AliveReport {
   }
 }
 
-const endpointText = (e: SocketEndpoint | null): string => (e === null ? '?' : e.family === 'IPv6' ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);
+/** `127.0.0.1:80`, `[::1]:80`, or `?` when unknown. */
+export const endpointText = (e: SocketEndpoint | null): string => (e === null ? '?' : e.family === 'IPv6' ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);
 const fdText = (h: HandleInfoCommon): string => (h.fd === null ? '' : ` fd ${h.fd}`);
 
 /** A short phrase naming one handle so a person recognizes it. */

@@ -21,6 +21,12 @@ export interface IterationsOptions {
 export interface IterationStream extends AsyncIterableIterator<IterationRecord> {
   /** Records lost so far because this consumer fell behind the native ring. */
   readonly dropped: number;
+  /**
+   * The records available now, read synchronously: the ones `next()` would yield before
+   * waiting, taken out of the stream. For `process.on('exit')` and other places where no
+   * promise settles any more; an ended stream returns `[]`.
+   */
+  readNow(): IterationRecord[];
 }
 
 interface Reader {
@@ -55,6 +61,7 @@ export function makeIterations(native: NativeBinding) {
     const ready: IterationRecord[] = [];
     const scratch = new Float64Array(ringSize * slotSize);
 
+    let closed = false;
     const pull = (): void => {
       const [count, next, lost, clockNowNs, hrNowNs] = native.loopReadIterations(cursor, scratch);
       cursor = next;
@@ -89,6 +96,8 @@ export function makeIterations(native: NativeBinding) {
           return ready.length > 0 ? { value: ready.shift()! } : { waitMs: pollIntervalMs };
         },
         close() {
+          closed = true;
+          ready.length = 0;
           readers.delete(reader);
           configure();
         },
@@ -96,6 +105,13 @@ export function makeIterations(native: NativeBinding) {
       { signal, ref },
     ) as IterationStream;
     Object.defineProperty(stream, 'dropped', { get: () => dropped, enumerable: true });
+    Object.defineProperty(stream, 'readNow', {
+      value: (): IterationRecord[] => {
+        if (closed) return [];
+        pull();
+        return ready.splice(0);
+      },
+    });
     return stream;
   };
 }

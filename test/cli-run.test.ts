@@ -61,6 +61,16 @@ describe('uvscope CLI on a program', () => {
     expect(stderr).toMatch(/= poll \d+\.\d \+ check (49|5\d|[6-9]\d|\d{3})\.\d \+ timers/);
   });
 
+  it('reports a slow iteration that completed after the last interval, at exit', async () => {
+    // The default 1 s interval: the program (~900 ms) ends before the first window.
+    const { code, summary, lines } = await runCli(['--', process.execPath, fixture('cli-block.cjs')]);
+    expect(code).toBe(0);
+    expect(lines.filter((l) => l.type === 'window')).toHaveLength(1);
+    const main = summary.threads.find((t) => t.threadId === 0)!;
+    expect(main.slowest).toHaveLength(1);
+    expect(main.slowest[0]!.checkMs).toBeGreaterThanOrEqual(49);
+  });
+
   it('shows 8 pbkdf2 on a pool of 4 as a saturation period', async () => {
     const { code, summary, stderr } = await runCli(['--interval', '200', '--', process.execPath, fixture('cli-pool.cjs')], { UV_THREADPOOL_SIZE: '4' });
     expect(code).toBe(0);
@@ -80,7 +90,9 @@ describe('uvscope CLI on a program', () => {
     const main = summary.threads.find((t) => t.threadId === 0)!;
     const names = main.aliveAtEnd!.named.map((n) => n.name);
     expect(names).toContain(`tcp server 127.0.0.1:${port}`);
-    expect(names.filter((n) => n.startsWith('tcp 127.0.0.1:'))).toHaveLength(2); // both ends of the connection
+    // Both ends of the connection, without the client's ephemeral port.
+    expect(names).toContain(`tcp 127.0.0.1:${port} <- client`);
+    expect(names).toContain(`tcp -> 127.0.0.1:${port}`);
     expect(stderr).toMatch(new RegExp(`alive near the end\\n(    .*\\n)*    tcp server 127\\.0\\.0\\.1:${port}\\n`));
     // The interval and the two 600 ms timeouts, from Node's names (the reporter runs in a timer callback).
     expect(stderr).toMatch(/\n {4}3 JS timers\n {4}Node: Timeout 3, .*TCPServerWrap 1\n/);

@@ -71,6 +71,35 @@ describe('iterations()', () => {
     expect(r.grewMb).toBeLessThan(8);
   });
 
+  it('readNow() takes what is there synchronously, also in process.on(\'exit\'), and [] once ended', async () => {
+    const result = await runScript(`
+      const { iterations } = require('uvscope');
+      const stream = iterations({ minBusyMs: 20 });
+      const spin = (ms) => { const e = performance.now() + ms; while (performance.now() < e); };
+      const out = {};
+      setTimeout(() => spin(30), 10);
+      setTimeout(() => {
+        out.first = stream.readNow().map((r) => Math.round(r.busyMs));
+        out.again = stream.readNow().length; // taken out: nothing twice
+        setImmediate(() => spin(40));
+        setTimeout(() => {}, 50); // one more iteration completes the 40 ms one
+      }, 100);
+      process.on('exit', () => {
+        out.atExit = stream.readNow().map((r) => Math.round(r.busyMs));
+        void stream.return();
+        out.ended = stream.readNow().length;
+        process.stderr.write(JSON.stringify(out));
+      });
+    `);
+    const out = JSON.parse(result.stderr);
+    expect(out.first).toHaveLength(1);
+    expect(out.first[0]).toBeGreaterThanOrEqual(30);
+    expect(out.again).toBe(0);
+    expect(out.atExit).toHaveLength(1);
+    expect(out.atExit[0]).toBeGreaterThanOrEqual(40);
+    expect(out.ended).toBe(0);
+  });
+
   it('validates its options, naming them', () => {
     expect(() => uvscope.iterations({ minBusyMs: -1 })).toThrow(RangeError);
     expect(() => uvscope.iterations({ minBusyMs: '1' as never })).toThrow(/options\.minBusyMs must be a number/);

@@ -59,7 +59,7 @@ export interface WindowLine {
   /**
    * The slowest iterations (busy at least the CLI's `--slow-ms`) that completed since the
    * previous line, up to 5, slowest first. Each has `time`: its start on the wall clock.
-   * Iterations still in the native ring when the process exits are not included.
+   * The final line includes those completed up to the exit.
    */
   slowest: (IterationRecord & { time: number })[];
   /**

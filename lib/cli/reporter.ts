@@ -1,15 +1,15 @@
 // The reporter: runs inside the observed program (every process and worker thread), started
 // by `uvscope/register` only when the CLI's channel variable is set. Once per interval it
 // takes one `loopStats(previous)` window and appends it as a JSON line to its own file; the
-// slow iterations come from `iterations()`, filtered natively, so nothing here runs per
-// loop iteration. Everything it starts is unref'd: it never keeps the program alive. Any
+// slow iterations come from `iterations()`, filtered natively and read with `readNow()`
+// once per window, so nothing here runs per loop iteration. Everything it starts is unref'd: it never keeps the program alive. Any
 // failure stops reporting and never reaches the program.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 
-import { describeHandle } from '../handles.js';
-import type { AliveReport, IterationRecord, LoopStats } from '../types.js';
+import { describeHandle, endpointText } from '../handles.js';
+import type { AliveReport, HandleInfo, IterationRecord, LoopStats } from '../types.js';
 import {
   ALIVE_DETAIL_MAX,
   ALIVE_NAMES,
@@ -51,13 +51,26 @@ function keepAlive(): Record<string, number> {
   return counts;
 }
 
+/**
+ * A handle's name for counting: connections lose their ephemeral side, so a server's
+ * clients count as one entry (`tcp 127.0.0.1:8080 <- client x40`) and so do a pool's
+ * connections to one backend (`tcp -> 10.0.0.5:5432 x10`).
+ */
+function countedName(h: HandleInfo, servers: ReadonlySet<string>): string {
+  if (h.type !== 'tcp' || h.listening || h.remote === null) return describeHandle(h);
+  const local = endpointText(h.local);
+  return servers.has(local) ? `tcp ${local} <- client` : `tcp -> ${endpointText(h.remote)}`;
+}
+
 /** `whyAlive()` with equal names counted; null past `ALIVE_DETAIL_MAX` referenced handles. */
 function aliveLine(whyAlive: () => AliveReport, stats: LoopStats): AliveLine | null {
   if (stats.handles.referenced > ALIVE_DETAIL_MAX) return null;
   const report = whyAlive();
+  const servers = new Set<string>();
+  for (const h of report.handles) if (h.type === 'tcp' && h.listening) servers.add(endpointText(h.local));
   const counts = new Map<string, number>();
   for (const h of report.handles) {
-    const name = describeHandle(h);
+    const name = countedName(h, servers);
     counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   const named = [...counts]
@@ -120,13 +133,12 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
 
   let previous: LoopStats = loopStats();
   let slowest: Slow[] = [];
-  const stream = iterations({ minBusyMs: slowMs, pollIntervalMs: intervalMs });
+  // Read synchronously once per window (and at exit, where no promise settles any more).
+  const stream = iterations({ minBusyMs: slowMs });
   const timeOrigin = performance.timeOrigin;
-  void (async () => {
-    for await (const record of stream) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
-  })().catch(() => undefined);
 
   const window = (final: boolean): WindowLine => {
+    for (const record of stream.readNow()) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
     const stats = loopStats(previous);
     previous = stats;
     let alive: AliveLine | null = null;

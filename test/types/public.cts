@@ -12,6 +12,8 @@ assertType<Equal<ReturnType<typeof uvscope.watch>, AsyncIterableIterator<uvscope
 assertType<Equal<Parameters<typeof uvscope.watch>, [options?: uvscope.WatchOptions]>>();
 assertType<Equal<ReturnType<typeof uvscope.iterations>, uvscope.IterationStream>>();
 assertType<uvscope.IterationStream extends AsyncIterableIterator<uvscope.IterationRecord> ? true : false>();
+assertType<Equal<uvscope.IterationStream['readNow'], () => uvscope.IterationRecord[]>>();
+assertType<Equal<uvscope.IterationStream['dropped'], number>>();
 assertType<Equal<ReturnType<typeof uvscope.threadpool>, uvscope.ThreadpoolStats>>();
 assertType<Equal<ReturnType<typeof uvscope.runtime>, uvscope.RuntimeInfo>>();
 assertType<Equal<typeof uvscope.threads, (since?: uvscope.ThreadStats[]) => uvscope.ThreadStats[]>>();
