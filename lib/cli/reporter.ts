@@ -2,8 +2,9 @@
 // by `uvscope/register` only when the CLI's channel variable is set. Once per interval it
 // takes one `loopStats(previous)` window and appends it as a JSON line to its own file; the
 // slow iterations come from `iterations()`, filtered natively and read with `readNow()`
-// once per window, so nothing here runs per loop iteration. Everything it starts is unref'd: it never keeps the program alive. Any
-// failure stops reporting and never reaches the program.
+// once per window, so nothing here runs per loop iteration. Everything it starts is
+// unref'd: it never keeps the program alive. Any failure stops reporting and never
+// reaches the program.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';

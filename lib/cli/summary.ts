@@ -56,9 +56,11 @@ function utilization(t: ThreadState): number {
   return t.totals.windowMs > 0 ? t.totals.activeMs / t.totals.windowMs : 0;
 }
 
+/** Whether anything kept the loop alive in `w`: uvscope's names, else Node's and the counts. */
 function keepsAlive(w: WindowLine): boolean {
-  if (w.alive && (w.alive.handles > 0 || w.alive.activeRequests > 0)) return true;
-  return Object.keys(w.keepAlive).length > 0 || (!w.alive && w.stats.handles.referenced > 0);
+  const jsTimers = (w.keepAlive['Timeout'] ?? 0) + (w.keepAlive['Immediate'] ?? 0);
+  if (w.alive) return w.alive.handles > 0 || w.alive.activeRequests > 0 || jsTimers > 0;
+  return Object.keys(w.keepAlive).length > 0 || w.stats.handles.referenced > 0;
 }
 
 /** The last window that still saw work keeping the loop alive (the final one sees the loop drained). */
