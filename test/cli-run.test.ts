@@ -47,15 +47,16 @@ describe('uvscope CLI on a program', () => {
     const checkMax = Math.max(...windows.map((w) => w.stats.phases.check!.maxMs));
     expect(checkMax).toBeGreaterThanOrEqual(49);
     expect(checkMax).toBeLessThan(500);
-    // The block is in check, not in the other phases.
-    expect(Math.max(...windows.map((w) => w.stats.phases.poll!.maxMs))).toBeLessThan(40);
-    expect(Math.max(...windows.map((w) => w.stats.phases.timers!.maxMs))).toBeLessThan(40);
+    // The block is in check, not in the other phases: a misplaced block would put 50 ms
+    // there. (Under a sanitizer on a loaded machine, preemption alone has put ~30 ms in them.)
+    expect(Math.max(...windows.map((w) => w.stats.phases.poll!.maxMs))).toBeLessThan(45);
+    expect(Math.max(...windows.map((w) => w.stats.phases.timers!.maxMs))).toBeLessThan(45);
 
     const main = summary.threads.find((t) => t.threadId === 0)!;
     expect(main.slowest.length).toBeGreaterThanOrEqual(1);
     const slow = main.slowest[0]!;
     expect(slow.checkMs).toBeGreaterThanOrEqual(49);
-    expect(slow.pollMs + slow.timersMs).toBeLessThan(20);
+    expect(slow.pollMs + slow.timersMs).toBeLessThan(45);
     // The printed summary shows the same iteration with its breakdown.
     expect(stderr).toMatch(/slowest iterations/);
     expect(stderr).toMatch(/= poll \d+\.\d \+ check (49|5\d|[6-9]\d|\d{3})\.\d \+ timers/);
@@ -165,8 +166,13 @@ describe('uvscope CLI on a program', () => {
     expect(observed.code).toBe(0);
     expect(plain.stdout.length).toBeGreaterThan(1000);
     expect(Buffer.from(observed.stdout)).toEqual(Buffer.from(plain.stdout));
-    // stderr: the program's own bytes come first, untouched; uvscope's lines follow.
-    expect(observed.stderr.startsWith(plain.stderr)).toBe(true);
+    // stderr: the program's own lines, untouched, with uvscope's JSON lines interleaved in
+    // time (a slow program start can put uvscope's first line before the program's), then
+    // uvscope's summary.
+    const summaryAt = observed.stderr.indexOf('\nuvscope summary');
+    expect(summaryAt).toBeGreaterThan(0);
+    const own = observed.stderr.slice(0, summaryAt).split(/(?<=\n)/).filter((line) => !line.startsWith('{"uvscope":1,'));
+    expect(own.join('')).toBe(plain.stderr);
   });
 
   it('keeps the NODE_OPTIONS the user had and reports from worker threads', async () => {
