@@ -160,8 +160,15 @@ class PoolThreads {
   size_t Sample(double* out, size_t room, long* idle_waiters) {
     std::lock_guard<std::mutex> lock(mutex_);
     const bool named = uv_version() >= kNamedThreadsVersion;
-    const long threads = ThreadCount();
-    if (named && (threads != last_thread_count_ || !stable_)) {
+    // /proc/self/stat costs tens of microseconds (the kernel sums over every thread). Once
+    // every pool thread the configured size calls for is known, look at most once a second
+    // (in case the size was misjudged); until then, on every read.
+    const uint64_t now = uv_hrtime();
+    const bool complete = count_ >= g_configured_size.load() && count_ > 0 && stable_;
+    const bool look = named && (!complete || now - last_count_ns_ >= kRecountNs);
+    const long threads = look ? ThreadCount() : last_thread_count_;
+    if (look) last_count_ns_ = now;
+    if (look && (threads != last_thread_count_ || !stable_)) {
       stable_ = threads == last_thread_count_;
       last_thread_count_ = threads;
       ForEachTask([&](int tid) {
@@ -238,7 +245,9 @@ class PoolThreads {
   int tids_[kMaxPoolThreads] = {};
   size_t count_ = 0;
   uint64_t cond_key_ = 0;
+  static constexpr uint64_t kRecountNs = 1000000000;
   long last_thread_count_ = -1;
+  uint64_t last_count_ns_ = 0;
   bool stable_ = false;
 };
 #endif  // __linux__
