@@ -291,7 +291,6 @@ class Alive implements AliveReport {
   ) {}
 
   toString(): string {
-    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
     const counts = `${plural(this.handles.length, 'handle')}, ${plural(this.activeRequests, 'request')}`;
     const named = (names: string[]) => names.map((name) => (this.nodeResources[name] === 1 ? name : `${name} x${this.nodeResources[name]}`));
     const node = named(Object.keys(this.nodeResources));
@@ -312,6 +311,9 @@ class Alive implements AliveReport {
     return { alive: this.alive, handles: this.handles, activeRequests: this.activeRequests, nodeResources: this.nodeResources };
   }
 }
+
+/** `1 handle`, `2 handles`. */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** `127.0.0.1:80`, `[::1]:80`, or `?` when unknown. */
 export const endpointText = (e: SocketEndpoint | null): string => (e === null ? '?' : e.family === 'IPv6' ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);

@@ -1,5 +1,6 @@
 // The live view: a pure function from what the CLI knows to the lines of the panel, so it
 // can be tested with constructed windows and drawn by whatever owns the terminal.
+import { plural } from '../handles.js';
 import type { Distribution } from '../types.js';
 import { commandLine, count, fit, ms, type Paint, paint, percent, seconds, sparkline } from './format.js';
 import type { Run, ThreadState } from './model.js';
@@ -33,8 +34,6 @@ export function keepAliveText(counts: Record<string, number>): string {
   const entries = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   return entries.length === 0 ? 'nothing' : entries.map(([name, n]) => `${name} ${n}`).join(', ');
 }
-
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /**
  * What keeps the loop alive, from the window's `whyAlive()` names (`tcp server

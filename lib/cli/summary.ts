@@ -56,10 +56,10 @@ function utilization(t: ThreadState): number {
   return t.totals.windowMs > 0 ? t.totals.activeMs / t.totals.windowMs : 0;
 }
 
-/** Whether anything kept the loop alive in `w`: uvscope's names, else Node's and the counts. */
+/** Whether anything kept the loop alive in `w`: what the alive row names, else Node's names and the counts. */
 function keepsAlive(w: WindowLine): boolean {
-  const jsTimers = (w.keepAlive['Timeout'] ?? 0) + (w.keepAlive['Immediate'] ?? 0);
-  if (w.alive) return w.alive.handles > 0 || w.alive.activeRequests > 0 || jsTimers > 0;
+  const parts = aliveParts(w);
+  if (parts !== null) return parts.length > 0;
   return Object.keys(w.keepAlive).length > 0 || w.stats.handles.referenced > 0;
 }
 
