@@ -160,9 +160,10 @@ class PoolThreads {
   size_t Sample(double* out, size_t room, long* idle_waiters) {
     std::lock_guard<std::mutex> lock(mutex_);
     const bool named = uv_version() >= kNamedThreadsVersion;
-    // /proc/self/stat costs tens of microseconds (the kernel sums over every thread). Once
-    // every pool thread the configured size calls for is known, look at most once a second
-    // (in case the size was misjudged); until then, on every read.
+    // Reading /proc/self/stat costs ~10 us (the kernel sums over every thread), and only
+    // named pool threads need it. Once every pool thread the configured size calls for is
+    // known, look at most once a second (in case the size was misjudged); until then, on
+    // every read.
     const uint64_t now = uv_hrtime();
     const bool complete = count_ >= g_configured_size.load() && count_ > 0 && stable_;
     const bool look = named && (!complete || now - last_count_ns_ >= kRecountNs);
