@@ -138,11 +138,18 @@ export function loadBinding(root: string = packageRoot): NativeBinding {
   try {
     return load(root) as NativeBinding;
   } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    // The addon's own initialisation refusing this runtime (no libuv loop, no cleanup hooks).
+    if (message.startsWith('uvscope: ')) throw new UvscopeError('ERR_UVSCOPE_UNSUPPORTED_RUNTIME', message, { cause });
+    const target = `${process.platform}-${process.arch} (Node ${process.version}, Node-API ${process.versions.napi})`;
+    const where = `${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)} or ${path.join(root, 'build', 'Release')}`;
+    // node-gyp-build found nothing, or found a binary the system cannot load (say, a newer glibc).
+    const what = /^No native build was found/.test(message)
+      ? `no native binary for ${target} in ${where}.`
+      : `the native binary for ${target} in ${where} did not load: ${message.split('\n')[0]}.`;
     throw new UvscopeError(
       'ERR_UVSCOPE_BINARY_NOT_FOUND',
-      `uvscope: no native binary for ${process.platform}-${process.arch} (Node ${process.version}, Node-API ${process.versions.napi}) ` +
-        `in ${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)} or ${path.join(root, 'build', 'Release')}. ` +
-        'Build it from source: in the uvscope package directory run `npx node-gyp rebuild` ' +
+      `uvscope: ${what} Build it from source: in the uvscope package directory run \`npx node-gyp rebuild\` ` +
         '(needs python3, make and a C++17 compiler), or `npm rebuild uvscope --foreground-scripts`.',
       { cause },
     );

@@ -3,6 +3,7 @@ import { constants as osConstants } from 'node:os';
 
 import type { HandlesLayout, NativeBinding } from './binding.js';
 import type { AliveReport, HandleInfo, HandleInfoCommon, HandleSummary, SocketEndpoint } from './types.js';
+import { UvscopeError } from './errors.js';
 import { booleanOption, optionsObject } from './validate.js';
 
 /** Options of `handles()`. */
@@ -76,7 +77,10 @@ const BITS = {
 function checkLayout(layout: HandlesLayout): void {
   for (const [expected, actual] of [[FIELDS, layout.fields], [BITS, layout.bits]] as const) {
     for (const [name, value] of Object.entries(expected)) {
-      if (actual[name] !== value) throw new Error(`uvscope: handle record layout mismatch (${name}): rebuild the addon`);
+      if (actual[name] !== value) {
+        // A binary from another version of uvscope: none that fits this JavaScript was found.
+        throw new UvscopeError('ERR_UVSCOPE_BINARY_NOT_FOUND', `uvscope: the native binary does not match this uvscope (handle record ${name}): rebuild the addon`);
+      }
     }
   }
 }

@@ -1,5 +1,5 @@
 // threadpool(): the libuv thread pool — its size, busy threads, queued work and how long
-// work waits for a thread. See docs/threadpool.md for which numbers are exact where.
+// work waits for a thread. The README's thread-pool section says which numbers are exact where.
 import { createHook, type AsyncHook } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 
@@ -19,7 +19,7 @@ export interface ThreadpoolOptions {
   /**
    * Count this thread's in-flight fs, dns and crypto requests with async_hooks, which
    * gives `queued` and `inFlight`. Default false: it installs a promise hook, which slows
-   * promise-heavy code (see docs/threadpool.md for the measured cost).
+   * promise-heavy code (the README gives the measured cost).
    */
   track?: boolean;
 }

@@ -1,3 +1,7 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { runNode, runScript } from './helpers/child.js';
@@ -48,6 +52,27 @@ describe('loading uvscope', () => {
     expect(String((error as Error).message)).toContain(`${process.platform}-${process.arch}`);
     expect(String((error as Error).message)).toContain(process.version);
     expect(String((error as Error).message)).toContain('node-gyp rebuild');
+  });
+
+  it('says why when a binary is there but does not load', () => {
+    const { loadBinding } = loadInternal<typeof import('../lib/binding.js')>('binding.js');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-badbinary-'));
+    try {
+      fs.mkdirSync(path.join(root, 'build', 'Release'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'build', 'Release', 'uvscope.node'), 'not an ELF file');
+      fs.writeFileSync(path.join(root, 'package.json'), '{"name":"uvscope"}');
+      let error: unknown;
+      try {
+        loadBinding(root);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(uvscope.UvscopeError);
+      expect((error as InstanceType<typeof uvscope.UvscopeError>).code).toBe('ERR_UVSCOPE_BINARY_NOT_FOUND');
+      expect(String((error as Error).message)).toMatch(/the native binary for .* did not load: .*(invalid ELF header|too short)/);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('refuses a runtime that is not Node with a clear error', async () => {

@@ -30,7 +30,7 @@ each event loop is doing while it runs, and prints a summary when it ends.
 
 On a terminal: a live view at the bottom of the screen, refreshed every interval;
 the program's own output scrolls above it. Otherwise (or with --json): one JSON
-line per thread per interval, on stderr or in the --out file (format: docs/cli.md).
+line per thread per interval, on stderr or in the --out file (format: README, "JSON lines").
 
 The program's stdin, stdout and stderr are its own: uvscope reports through files
 in a private temporary directory. Signals sent to uvscope (SIGINT, SIGTERM,

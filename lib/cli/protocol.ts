@@ -13,7 +13,7 @@
 // each to its own file; and a slow CLI only makes files grow, never blocks the program.
 //
 // The lines are also the CLI's machine-readable output (`--json`, `--out`), documented in
-// docs/cli.md: change them only in step with that document.
+// the README's "JSON lines" section: change them only in step with it.
 import type { IterationRecord, LoopStats } from '../types.js';
 
 /** Environment variable holding the channel directory. Its presence turns reporting on. */
