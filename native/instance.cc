@@ -1,8 +1,37 @@
 #include "instance.h"
 
+#if !defined(_WIN32)
+#include <dlfcn.h>
+#endif
+
+#include <mutex>
+
 namespace uvscope {
 
+namespace {
+
+// Node unloads an addon (dlclose) when the last environment that loaded it ends, so a
+// program whose workers come and go would map, run and unmap this library over and over.
+// Its process-wide state (the registry that keeps ended threads' numbers readable, the
+// known pool threads, the clock calibration, the in-flight counters) must outlive any one
+// environment, so the first load pins it: RTLD_NODELETE on the handle it already has.
+// (Windows: not pinned; untested there.)
+void PinModule() {
+#if !defined(_WIN32)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&PinModule), &info) != 0 && info.dli_fname != nullptr) {
+      dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);  // never closed
+    }
+  });
+#endif
+}
+
+}  // namespace
+
 Instance* Instance::Create(napi_env env) {
+  PinModule();
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
     Napi::Error::New(env, "uvscope: this runtime has no libuv event loop")

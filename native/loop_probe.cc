@@ -81,6 +81,13 @@ void LoopRecorder::End(uint64_t idle_ns) {
   end_hr_ns = uv_hrtime();
   final_idle_ns = idle_ns;
   ended = true;
+  // Only this thread's iterations() readers use the ring, and they are gone with it.
+  ring_enabled.store(false, std::memory_order_relaxed);
+  ring_.reset();
+}
+
+void LoopRecorder::AllocateRing() {
+  if (!ring_) ring_.reset(new IterationSlot[kRingSize]());
 }
 
 void LoopRecorder::Read(double* data) {
@@ -142,6 +149,7 @@ void LoopRecorder::Append(uint64_t index, uint64_t start_ns, uint64_t duration_n
 }
 
 uint64_t LoopRecorder::ReadRing(uint64_t* cursor, double* out, uint64_t room, uint64_t* dropped) const {
+  if (!ring_) return 0;  // no reader has enabled it yet
   const uint64_t written = ring_written_.load(std::memory_order_acquire);
   uint64_t from = *cursor;
   const uint64_t oldest = written > kRingSize ? written - kRingSize : 0;
@@ -464,9 +472,11 @@ Napi::Value LoopProbe::ConfigureRing(const Napi::CallbackInfo& info) {
     return {};
   }
   LoopRecorder& r = *recorder_;
+  const bool enabled = info[0].As<Napi::Boolean>().Value();
+  if (enabled) r.AllocateRing();  // before the loop thread can see ring_enabled
   r.ring_min_busy_ns.store(min_busy >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(min_busy),
                            std::memory_order_relaxed);
-  r.ring_enabled.store(info[0].As<Napi::Boolean>().Value(), std::memory_order_relaxed);
+  r.ring_enabled.store(enabled, std::memory_order_relaxed);
   return Napi::Number::New(env, static_cast<double>(r.ring_written()));
 }
 

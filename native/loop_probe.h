@@ -86,6 +86,8 @@ struct LoopRecorder {
   // added to `*dropped`.
   uint64_t ReadRing(uint64_t* cursor, double* out, uint64_t room, uint64_t* dropped) const;
   uint64_t ring_written() const { return ring_written_.load(std::memory_order_acquire); }
+  // Loop thread, before ring_enabled is first set: the ring's storage.
+  void AllocateRing();
 
   // Identity and what a reader on another thread needs. Set before the recorder is shared.
   double thread_id = 0;
@@ -107,7 +109,10 @@ struct LoopRecorder {
   uint64_t stage_[kStageSize][kImages];  // one row per iteration: 40 bytes written each
   size_t staged_ = 0;
 
-  IterationSlot ring_[kRingSize];
+  // kRingSize slots (256 KB): allocated by the thread's first iterations() reader, freed
+  // when the thread ends, so threads that never stream, and ended ones kept for threads(),
+  // do not carry it.
+  std::unique_ptr<IterationSlot[]> ring_;
   std::atomic<uint64_t> ring_claimed_{0};  // slots whose writing has begun
   std::atomic<uint64_t> ring_written_{0};  // slots completely written
 };

@@ -28,6 +28,21 @@ describe('worker teardown', () => {
     expect(result.stdout.trim()).toBe('ended 90');
   });
 
+  it.runIf(process.platform === 'linux')('stays loaded after the last worker that loaded it ends (Node would unload it)', async () => {
+    const result = await runScript(
+      `const { Worker } = require('node:worker_threads');
+       const fs = require('node:fs');
+       const mapped = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith('.node')).length;
+       const before = mapped();
+       const w = new Worker("require('uvscope')", { eval: true });
+       w.on('exit', () => setTimeout(() => console.log(JSON.stringify({ before, after: mapped() })), 50));`,
+    );
+    expect(result.stderr).toBe('');
+    const { before, after } = JSON.parse(result.stdout) as { before: number; after: number };
+    expect(before).toBe(0);
+    expect(after).toBeGreaterThan(0); // the addon's mapping outlives every environment that loaded it
+  });
+
   it('can be loaded only in a worker (no main-thread copy) and exit cleanly', async () => {
     const result = await runScript(
       `const { Worker } = require('node:worker_threads');
