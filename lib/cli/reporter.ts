@@ -63,10 +63,8 @@ function countedName(h: HandleInfo, servers: ReadonlySet<string>): string {
   return servers.has(local) ? `tcp ${local} <- client` : `tcp -> ${endpointText(h.remote)}`;
 }
 
-/** `whyAlive()` with equal names counted; null past `ALIVE_DETAIL_MAX` referenced handles. */
-function aliveLine(whyAlive: () => AliveReport, stats: LoopStats): AliveLine | null {
-  if (stats.handles.referenced > ALIVE_DETAIL_MAX) return null;
-  const report = whyAlive();
+/** A `whyAlive()` report with equal names counted. */
+function aliveLine(report: AliveReport): AliveLine {
   const servers = new Set<string>();
   for (const h of report.handles) if (h.type === 'tcp' && h.listening) servers.add(endpointText(h.local));
   const counts = new Map<string, number>();
@@ -142,13 +140,16 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     for (const record of stream.readNow()) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
     const stats = loopStats(previous);
     previous = stats;
-    let alive: AliveLine | null = null;
+    // Named only up to ALIVE_DETAIL_MAX referenced handles, to keep the walk cheap.
+    let report: AliveReport | null = null;
     try {
-      alive = aliveLine(whyAlive, stats);
+      if (stats.handles.referenced <= ALIVE_DETAIL_MAX) report = whyAlive();
     } catch {
       // the window goes out with the counts alone
     }
-    const line: WindowLine = { ...base, type: 'window', time: Date.now(), stats, slowest, keepAlive: keepAlive(), alive, final };
+    const alive = report === null ? null : aliveLine(report);
+    // whyAlive() already counted Node's names; count them here only when it did not run.
+    const line: WindowLine = { ...base, type: 'window', time: Date.now(), stats, slowest, keepAlive: report?.nodeResources ?? keepAlive(), alive, final };
     slowest = [];
     return line;
   };
