@@ -54,7 +54,11 @@ export interface NativeBinding {
   /**
    * Fills `out` (loopLayout.size doubles): [clock kind, clock now ns, uv_hrtime now ns,
    * recording start ns, iterations, idle ns, events, events waiting (NaN if unknown),
-   * idle-read mode, ...reserved] then the busy, poll, pollWait, check, timers histograms.
+   * idle-read mode, ended (0/1), threadId, tid (Linux thread id, 0 elsewhere), live index
+   * (the iteration under way, 0 for none or ended), live busy ns (ended: busy ns of the
+   * iteration it ended inside, 0 if between iterations), waiting (1 in the poll wait now,
+   * 0 not, -1 unknown), live start ns (probe clock)] then the busy, poll, pollWait, check,
+   * timers histograms.
    */
   loopRead(out: Float64Array): void;
   /** Copies ring records from `cursor` into `out`; returns [count, nextCursor, dropped, clockNowNs, hrNowNs]. */
@@ -63,6 +67,14 @@ export interface NativeBinding {
   loopSetThreadId(threadId: number): void;
   /** Reads every recorder in the process (loopRead() layout each; header[9] ended, header[10] threadId). */
   loopReadThreads(): { current: boolean; data: Float64Array }[];
+  /**
+   * What the kernel says a thread of this process is doing (Linux /proc), or null where it
+   * cannot say: `state` from its stat letter, `syscall` the call it is blocked in (null when
+   * running or not in one).
+   */
+  threadKernelState(tid: number): { state: 'running' | 'sleeping' | 'disk' | 'other'; syscall: string | null } | null;
+  /** The loading thread's Linux thread id (0 elsewhere). */
+  currentTid: number;
   /** Turns the iteration ring on or off with a busy-time filter; returns the ring's write cursor. */
   loopConfigureRing(enabled: boolean, minBusyNs: number): number;
 

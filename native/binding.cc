@@ -6,6 +6,7 @@
 #include "instance.h"
 #include "loop_probe.h"
 #include "runtime.h"
+#include "thread_state.h"
 #include "threadpool_probe.h"
 
 namespace uvscope {
@@ -18,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LoopProbe::Init(env, exports, instance);
   ThreadpoolProbe::Init(env, exports, instance);
   InitHandleWalker(env, exports, instance);
+  InitThreadState(env, exports);
   return exports;
 }
 

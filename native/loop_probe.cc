@@ -7,6 +7,7 @@
 #include "instance.h"
 #include "napi_util.h"
 #include "registry.h"
+#include "thread_state.h"
 #include "uv_compat.h"
 
 namespace uvscope {
@@ -75,15 +76,51 @@ void LoopRecorder::Fold() {
   fold_seq.store(seq + 2, std::memory_order_release);
 }
 
-void LoopRecorder::End(uint64_t idle_ns) {
+void LoopRecorder::End(uint64_t idle_ns, uint64_t unfinished_ns) {
   std::lock_guard<std::mutex> lock(mutex);
   loop = nullptr;
   end_hr_ns = uv_hrtime();
   final_idle_ns = idle_ns;
+  unfinished_busy_ns = unfinished_ns;
   ended = true;
   // Only this thread's iterations() readers use the ring, and they are gone with it.
   ring_enabled.store(false, std::memory_order_relaxed);
   ring_.reset();
+}
+
+LoopRecorder::Live LoopRecorder::ReadLive() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return LiveLocked();
+}
+
+LoopRecorder::Live LoopRecorder::LiveLocked() const {
+  Live live;
+  if (ended || loop == nullptr) return live;
+  uint64_t start;
+  uint64_t idle_at_start;
+  for (;;) {
+    const uint32_t before = live_seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    live.index = live_index.load(std::memory_order_relaxed);
+    start = live_start_ns.load(std::memory_order_relaxed);
+    idle_at_start = live_idle_ns.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (live_seq.load(std::memory_order_relaxed) == before) break;
+  }
+  if (live.index == 0) return live;
+  // uv_metrics_idle_time() counts the wait under way too, so busy time does not grow while
+  // the loop sleeps. The loop is alive while `loop` is set (under `mutex`).
+  const uint64_t idle = uv_metrics_idle_time(loop);
+  const uint64_t now = Clock::Get().NowNs();
+  const uint64_t elapsed = now > start ? now - start : 0;
+  const uint64_t waited = idle > idle_at_start ? idle - idle_at_start : 0;
+  live.start_ns = start;
+  live.busy_ns = elapsed > waited ? elapsed - waited : 0;
+  if (const uint64_t* entry = entry_field.load(std::memory_order_acquire)) {
+    // Written by the loop thread under libuv's metrics lock; an aligned 8-byte load.
+    live.waiting = __atomic_load_n(entry, __ATOMIC_RELAXED) != 0 ? 1 : 0;
+  }
+  return live;
 }
 
 void LoopRecorder::AllocateRing() {
@@ -95,10 +132,14 @@ void LoopRecorder::Read(double* data) {
   uint64_t idle;
   bool has_ended;
   double id;
+  Live live;
+  uint64_t unfinished;
   {
     std::lock_guard<std::mutex> lock(mutex);
     has_ended = ended;
     id = thread_id;
+    live = LiveLocked();
+    unfinished = unfinished_busy_ns;
     now_hr = ended ? end_hr_ns : uv_hrtime();
     // uv_metrics_idle_time() is safe from any thread; the loop is alive while `loop` is set.
     idle = ended ? final_idle_ns : uv_metrics_idle_time(loop) - idle_at_start;
@@ -127,7 +168,13 @@ void LoopRecorder::Read(double* data) {
   data[8] = 0;  // the reader fills in how the idle time is read
   data[9] = has_ended ? 1 : 0;
   data[10] = id;
-  for (size_t i = 11; i < kReadHeader; ++i) data[i] = 0;
+  data[11] = static_cast<double>(tid);
+  // The iteration under way (index 0: none, or ended), or for an ended thread the busy
+  // time of the iteration it ended inside.
+  data[12] = static_cast<double>(live.index);
+  data[13] = static_cast<double>(has_ended ? unfinished : live.busy_ns);
+  data[14] = static_cast<double>(live.waiting);
+  data[15] = static_cast<double>(live.start_ns);
 }
 
 void LoopRecorder::Append(uint64_t index, uint64_t start_ns, uint64_t duration_ns, uint64_t poll_wait_ns,
@@ -262,6 +309,7 @@ void LoopProbe::Start() {
     instance_->Own(reinterpret_cast<uv_handle_t*>(check));
     instance_->Retain();
   }
+  recorder_->tid = CurrentTid();
   started_ = true;
   Registry::Add(shared_recorder_);
 }
@@ -270,7 +318,16 @@ void LoopProbe::Close() {
   if (!started_) return;
   started_ = false;
   Fold();
-  recorder_->End(uv_metrics_idle_time(instance_->loop()) - recorder_->idle_at_start);
+  const uint64_t idle = uv_metrics_idle_time(instance_->loop());
+  uint64_t unfinished = 0;
+  if (in_iteration_) {
+    // Teardown inside an iteration: the thread never returned to its loop (a worker
+    // terminated while running JavaScript). Its busy time so far is what it was doing.
+    const uint64_t elapsed = clock_.NowNs() - start_ns_;
+    const uint64_t waited = idle - idle_at_prepare_;
+    unfinished = elapsed > waited ? elapsed - waited : 0;
+  }
+  recorder_->End(idle - recorder_->idle_at_start, unfinished);
   uv_prepare_stop(&prepare_);
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), OnHandleClosed);
   for (uv_check_t* check : {&check_start_, &check_end_}) {
@@ -333,6 +390,8 @@ void LoopProbe::Verify(uint64_t locked) {
     idle_read_ = IdleRead::kLocked;
   } else if (telling && ++verified_samples_ >= kSamplesToTrust) {
     idle_read_ = IdleRead::kDirect;
+    // provider_entry_time precedes provider_idle_time in every libuv that has them.
+    recorder_->entry_field.store(idle_field_ - 1, std::memory_order_release);
   }
 }
 
@@ -361,6 +420,7 @@ void LoopProbe::OnPrepare(uv_prepare_t* handle) {
   self->completed_ = false;
   self->start_ns_ = now;
   self->idle_at_prepare_ = self->IdleNs();
+  self->recorder_->PublishLive(self->index_, now, self->idle_at_prepare_);
 }
 
 // Whether the coming poll may block. libuv polls with a zero timeout while any idle handle

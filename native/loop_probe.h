@@ -75,7 +75,10 @@ struct LoopRecorder {
               uint64_t poll_ns, uint64_t check_ns, uint64_t timers_ns, uint64_t events);
 
   // Read() layout: a header of kReadHeader doubles, then the histogram images in the order
-  // busy, poll, pollWait, check, timers. Any thread.
+  // busy, poll, pollWait, check, timers. Any thread. Header: 0 clock kind, 1 clock now,
+  // 2 hrtime now (or at end), 3 start, 4 iterations, 5 idle ns, 6 events, 7 events waiting,
+  // 8 idle read mode, 9 ended, 10 threadId, 11 tid, 12 live index, 13 live busy ns (ended:
+  // unfinished busy ns), 14 waiting (1, 0, -1 unknown), 15 live start ns (probe clock).
   static constexpr size_t kReadHeader = 16;
   static constexpr size_t kReadSize = kReadHeader + kImages * Histogram::kCopySize;
   void Read(double* out);
@@ -89,8 +92,42 @@ struct LoopRecorder {
   // Loop thread, before ring_enabled is first set: the ring's storage.
   void AllocateRing();
 
+  // The iteration under way, for readers on other threads (threads(), the stall watchdog).
+  // The loop thread writes them at each prepare under a seqlock (live_seq odd while it
+  // writes): four plain stores on x86, no lock, no system call.
+  std::atomic<uint32_t> live_seq{0};
+  std::atomic<uint64_t> live_index{0};     // 0 before the first prepare
+  std::atomic<uint64_t> live_start_ns{0};  // probe clock
+  std::atomic<uint64_t> live_idle_ns{0};   // the loop's idle counter at that prepare
+  // libuv's wait stamp (provider_entry_time, nonzero while the loop is blocked in its poll),
+  // published once the in-place layout of the loop's metrics is verified; null until then
+  // and where it cannot be read in place.
+  std::atomic<const uint64_t*> entry_field{nullptr};
+  void PublishLive(uint64_t index, uint64_t start_ns, uint64_t idle_ns) {
+    const uint32_t seq = live_seq.load(std::memory_order_relaxed);
+    live_seq.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    live_index.store(index, std::memory_order_relaxed);
+    live_start_ns.store(start_ns, std::memory_order_relaxed);
+    live_idle_ns.store(idle_ns, std::memory_order_relaxed);
+    live_seq.store(seq + 2, std::memory_order_release);
+  }
+
+  // The iteration under way as another thread sees it. Any thread.
+  struct Live {
+    uint64_t index = 0;     // 0: no iteration seen yet, or the thread has ended
+    uint64_t start_ns = 0;  // probe clock
+    uint64_t busy_ns = 0;   // time since its start minus the time the loop waited in it
+    int waiting = -1;       // 1 blocked in the loop's poll wait now, 0 not, -1 unknown
+  };
+  // Takes `mutex`. For an ended thread: index 0, and `unfinished_busy_ns` says whether it
+  // ended inside an iteration.
+  Live ReadLive();
+  Live LiveLocked() const;  // caller holds `mutex`
+
   // Identity and what a reader on another thread needs. Set before the recorder is shared.
   double thread_id = 0;
+  int tid = 0;  // the loop thread's Linux id (0 elsewhere)
   uint64_t start_hr_ns = 0;
   uint64_t idle_at_start = 0;
   // Published by the loop thread at each Fold(): events and events_waiting since start.
@@ -102,8 +139,11 @@ struct LoopRecorder {
   uv_loop_t* loop = nullptr;  // null once the environment has ended
   uint64_t end_hr_ns = 0;
   uint64_t final_idle_ns = 0;
+  // The busy time of an iteration the thread was still inside when its environment ended
+  // (a worker terminated while running JavaScript); 0 when it ended between iterations.
+  uint64_t unfinished_busy_ns = 0;
   bool ended = false;
-  void End(uint64_t idle_ns);  // loop thread, at teardown
+  void End(uint64_t idle_ns, uint64_t unfinished_busy_ns);  // loop thread, at teardown
 
  private:
   uint64_t stage_[kStageSize][kImages];  // one row per iteration: 40 bytes written each
