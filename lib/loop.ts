@@ -5,7 +5,7 @@ import { threadId as ownThreadId } from 'node:worker_threads';
 import type { NativeBinding } from './binding.js';
 import { type HistogramImage, readImages, windowDistribution } from './distribution.js';
 import { invalidArgType } from './errors.js';
-import type { Distribution, HandleSummary, LoopStats, ThreadStats, ThreadpoolStats } from './types.js';
+import type { Distribution, HandleSummary, LoopStats, ThreadActivity, ThreadKernelState, ThreadStats, ThreadpoolStats } from './types.js';
 
 /** The parts of a snapshot that other components provide. */
 export interface LoopSources {
@@ -76,6 +76,40 @@ export function probeInfo(header: Float64Array): LoopProbeInfo {
     loopClock: header[0] === 1 ? 'tsc' : 'hrtime',
     pollWaitSource: POLL_WAIT_SOURCES[header[8]!] ?? 'locked',
   };
+}
+
+/** System calls a loop thread blocks in while it waits for events: its loop's own wait. */
+const LOOP_WAIT_SYSCALLS = new Set(['epoll_wait', 'epoll_pwait', 'epoll_pwait2', 'io_uring_enter']);
+
+/**
+ * What a thread is doing, from a loopRead() header (12 live index, 13 live busy ns or, ended,
+ * unfinished busy ns, 14 waiting, 15 live start ns, 16 ended: last completed busy ns) and,
+ * for another thread that is alive, the kernel's view of it.
+ */
+export function threadActivity(
+  header: Float64Array,
+  current: boolean,
+  kernelState: (tid: number) => ThreadKernelState | null,
+): ThreadActivity {
+  if (header[9] === 1) {
+    const busyNs = Math.max(header[13]!, header[16] ?? 0);
+    return { state: 'ended', iteration: null, elapsedMs: 0, busyMs: busyNs * NS_TO_MS, waiting: null, kernel: null };
+  }
+  const index = header[12]!;
+  const waitingFlag = header[14]!;
+  const waiting = waitingFlag === 1 ? true : waitingFlag === 0 ? false : null;
+  const iteration = index > 0 ? index : null;
+  const elapsedMs = iteration === null ? 0 : Math.max(0, (header[1]! - header[15]!) * NS_TO_MS);
+  const busyMs = iteration === null ? 0 : header[13]! * NS_TO_MS;
+  const tid = header[11]!;
+  const kernel = current || tid <= 0 ? null : kernelState(tid);
+  let state: ThreadActivity['state'];
+  if (current) state = 'running'; // it is the one calling threads()
+  else if (iteration === null) state = 'unknown';
+  else if (waiting === true || (kernel?.syscall != null && LOOP_WAIT_SYSCALLS.has(kernel.syscall))) state = 'idle';
+  else if (kernel === null) state = waiting === false ? 'busy' : 'unknown';
+  else state = kernel.state === 'running' ? 'running' : 'blocked';
+  return { state, iteration, elapsedMs, busyMs, waiting, kernel };
 }
 
 export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
@@ -168,6 +202,7 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
         threadId: now.threadId,
         current,
         ended: now.ended,
+        activity: threadActivity(data, current, native.threadKernelState),
         ...between(now, base !== undefined && base.startHrNs === now.startHrNs ? base : undefined),
         handles: current ? sources.handles() : null,
         threadpool: pool,

@@ -67,7 +67,7 @@ const KIND_OF_TYPE = new Map<string, number>([
 /** A raw read kept per snapshot, so a later call can compute the window. */
 interface RawRead {
   hrNs: number;
-  images: HistogramImage[]; // queueWait, callbackDelay
+  images: HistogramImage[]; // queueWait, callbackDelay, cpuWait
   cpuNs: Map<number, number>;
 }
 
@@ -176,7 +176,7 @@ export function makeThreadpool(native: NativeBinding) {
 
     native.threadpoolRead(buffer);
     const hrNs = buffer[0]!;
-    const images = readImages(histogram, buffer, layout.header, 2);
+    const images = readImages(histogram, buffer, layout.header, layout.images);
     const [known, idleWaiters] = native.threadpoolThreads(threadBuffer);
     const started = buffer[10] === 1 || known > 0;
     const configuredSize = buffer[6]!;
@@ -244,6 +244,7 @@ export function makeThreadpool(native: NativeBinding) {
       busySource,
       queueWait: dist(0),
       callbackDelay: dist(1),
+      cpuWait: dist(2),
       pendingWaitMs: buffer[4]! * NS_TO_MS,
       inFlight,
       threads,

@@ -80,9 +80,20 @@ export interface ThreadpoolStats {
   busySource: 'threads' | 'tracking' | null;
   /**
    * How long work waited before a thread picked it up, ms, over the window: the probe's
-   * no-op item, submitted once per probe interval while the loop is running.
+   * no-op item, submitted once per probe interval while the loop is running. The probes
+   * submitted before the first one completed are left out: one of them started the pool,
+   * and its wait is the threads' creation.
    */
   queueWait: Distribution;
+  /**
+   * Of each probe's queue wait, the part the pool thread that picked it up spent waiting
+   * for a CPU, ms (Linux: the thread's run-queue delay from `/proc`, since it last ran a
+   * probe; `count` 0 elsewhere). When it accounts for most of `queueWait`, the threads
+   * were free and the machine had no CPU for them (a load generator on the same cores,
+   * container CPU throttling): the pool was not short of threads. An upper bound when the
+   * thread ran other work in between.
+   */
+  cpuWait: Distribution;
   /**
    * How long finished work waited for this thread's loop to run its callback, ms, over the
    * window (the probe's item, from the end of its work to its after-work callback).
@@ -174,6 +185,60 @@ export interface IterationRecord {
   events: number | null;
 }
 
+/** What the kernel says a thread is doing (Linux: `/proc/self/task/<tid>/stat` and `syscall`). */
+export interface ThreadKernelState {
+  /**
+   * From the thread's state letter: `running` (R: on a CPU, or waiting for one), `sleeping`
+   * (S: blocked in the kernel), `disk` (D: uninterruptible, usually disk I/O), `other`.
+   */
+  state: 'running' | 'sleeping' | 'disk' | 'other';
+  /**
+   * The system call it is blocked in (`futex`, `epoll_pwait`, `read`, ...); null when it
+   * is running or in none.
+   */
+  syscall: string | null;
+}
+
+/**
+ * What a thread is doing at the moment `threads()` read it, from its loop's own state (the
+ * iteration under way, whether the loop is in its wait for events) and, on Linux, the
+ * kernel's view of the thread. Utilization cannot tell these apart: a thread blocked in
+ * `Atomics.wait` inside a callback is as "active" to libuv as one running JavaScript.
+ */
+export interface ThreadActivity {
+  /**
+   * - `idle`: blocked in its loop's wait for events: nothing to run.
+   * - `running`: inside an iteration and on a CPU (or waiting for one): JavaScript or native code.
+   * - `blocked`: inside an iteration but blocked in the kernel outside the loop's wait:
+   *   `Atomics.wait` or a lock (`futex`), a synchronous file, pipe or child-process call;
+   *   `kernel.syscall` names it. An idle piscina worker parks here.
+   * - `busy`: inside an iteration and not in the loop's wait, where the kernel's view is
+   *   unavailable (not Linux): running or blocked, it cannot be told which.
+   * - `ended`: the thread's environment has ended (`ended: true`).
+   * - `unknown`: before its first iteration.
+   */
+  state: 'idle' | 'running' | 'blocked' | 'busy' | 'ended' | 'unknown';
+  /** Index of the iteration under way (`IterationRecord.index` numbering); null when ended or before the first. */
+  iteration: number | null;
+  /** How long the iteration under way has lasted so far, ms (the loop's wait included); 0 when none. */
+  elapsedMs: number;
+  /**
+   * Busy time so far of the iteration under way: `elapsedMs` less the time the loop waited
+   * for events in it, ms. For an ended thread: the busy time of its last iteration, the one
+   * it ended inside or the last it completed (a worker `terminate()`d inside a long callback
+   * completes that iteration during teardown), whichever is longer.
+   */
+  busyMs: number;
+  /**
+   * Whether the loop is in its wait for events now; null where it cannot be told (ended
+   * threads, and the first iterations, before uvscope has checked where libuv keeps its
+   * wait stamp).
+   */
+  waiting: boolean | null;
+  /** The kernel's view (Linux); null elsewhere, for the calling thread (it is running) and for ended threads. */
+  kernel: ThreadKernelState | null;
+}
+
 /**
  * One thread's loop as seen from any thread: `threads()` returns one per thread that has
  * loaded uvscope (main and workers), read without messaging that thread.
@@ -185,6 +250,8 @@ export interface ThreadStats extends Omit<LoopStats, 'handles'> {
   current: boolean;
   /** The thread's environment has ended (a worker that exited): its numbers are final. */
   ended: boolean;
+  /** What the thread is doing now (or, ended, what it was doing when it ended). */
+  activity: ThreadActivity;
   /**
    * Handle counts, for the calling thread only (a loop's handles cannot be walked safely
    * from another thread); null for the others.

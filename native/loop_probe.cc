@@ -71,6 +71,7 @@ void LoopRecorder::Fold() {
   fold_seq.store(seq + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
   for (size_t h = 0; h < kImages; ++h) histograms[h].RecordMany(&stage_[0][h], kImages, staged_);
+  if (staged_ > 0) last_busy_ns_ = stage_[staged_ - 1][0];
   iterations.store(iterations.load(std::memory_order_relaxed) + staged_, std::memory_order_relaxed);
   staged_ = 0;
   fold_seq.store(seq + 2, std::memory_order_release);
@@ -82,6 +83,7 @@ void LoopRecorder::End(uint64_t idle_ns, uint64_t unfinished_ns) {
   end_hr_ns = uv_hrtime();
   final_idle_ns = idle_ns;
   unfinished_busy_ns = unfinished_ns;
+  final_last_busy_ns = last_busy_ns_;  // the caller folded the stage first
   ended = true;
   // Only this thread's iterations() readers use the ring, and they are gone with it.
   ring_enabled.store(false, std::memory_order_relaxed);
@@ -134,12 +136,14 @@ void LoopRecorder::Read(double* data) {
   double id;
   Live live;
   uint64_t unfinished;
+  uint64_t last_busy;
   {
     std::lock_guard<std::mutex> lock(mutex);
     has_ended = ended;
     id = thread_id;
     live = LiveLocked();
     unfinished = unfinished_busy_ns;
+    last_busy = final_last_busy_ns;
     now_hr = ended ? end_hr_ns : uv_hrtime();
     // uv_metrics_idle_time() is safe from any thread; the loop is alive while `loop` is set.
     idle = ended ? final_idle_ns : uv_metrics_idle_time(loop) - idle_at_start;
@@ -175,6 +179,7 @@ void LoopRecorder::Read(double* data) {
   data[13] = static_cast<double>(has_ended ? unfinished : live.busy_ns);
   data[14] = static_cast<double>(live.waiting);
   data[15] = static_cast<double>(live.start_ns);
+  data[16] = static_cast<double>(has_ended ? last_busy : 0);
 }
 
 void LoopRecorder::Append(uint64_t index, uint64_t start_ns, uint64_t duration_ns, uint64_t poll_wait_ns,

@@ -78,8 +78,9 @@ struct LoopRecorder {
   // busy, poll, pollWait, check, timers. Any thread. Header: 0 clock kind, 1 clock now,
   // 2 hrtime now (or at end), 3 start, 4 iterations, 5 idle ns, 6 events, 7 events waiting,
   // 8 idle read mode, 9 ended, 10 threadId, 11 tid, 12 live index, 13 live busy ns (ended:
-  // unfinished busy ns), 14 waiting (1, 0, -1 unknown), 15 live start ns (probe clock).
-  static constexpr size_t kReadHeader = 16;
+  // unfinished busy ns), 14 waiting (1, 0, -1 unknown), 15 live start ns (probe clock),
+  // 16 ended: busy ns of the last iteration it completed (0 while it runs).
+  static constexpr size_t kReadHeader = 17;
   static constexpr size_t kReadSize = kReadHeader + kImages * Histogram::kCopySize;
   void Read(double* out);
 
@@ -142,12 +143,18 @@ struct LoopRecorder {
   // The busy time of an iteration the thread was still inside when its environment ended
   // (a worker terminated while running JavaScript); 0 when it ended between iterations.
   uint64_t unfinished_busy_ns = 0;
+  // The busy time of the last iteration the thread completed before it ended. A worker
+  // terminate()d inside a long callback still completes that iteration during teardown
+  // (V8 unwinds, a teardown prepare runs), so this, not unfinished_busy_ns, is what it was
+  // doing then.
+  uint64_t final_last_busy_ns = 0;
   bool ended = false;
   void End(uint64_t idle_ns, uint64_t unfinished_busy_ns);  // loop thread, at teardown
 
  private:
   uint64_t stage_[kStageSize][kImages];  // one row per iteration: 40 bytes written each
   size_t staged_ = 0;
+  uint64_t last_busy_ns_ = 0;  // the last folded iteration's busy time; loop thread only
 
   // kRingSize slots (256 KB): allocated by the thread's first iterations() reader, freed
   // when the thread ends, so threads that never stream, and ended ones kept for threads(),

@@ -23,7 +23,7 @@ namespace {
 // threadpoolRead() layout: a header of kReadHeader doubles, then the queue-wait and
 // callback-delay histogram images.
 constexpr size_t kReadHeader = 16;
-constexpr size_t kImages = 2;
+constexpr size_t kImages = 3;  // queue wait, callback delay, CPU wait
 constexpr size_t kReadSize = kReadHeader + kImages * Histogram::kCopySize;
 // threadpoolThreads() writes kThreadDoubles per pool thread: [tid, busy, cpuNs].
 constexpr size_t kThreadDoubles = 3;
@@ -100,6 +100,18 @@ double CpuNs(int tid) {
   snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
   if (ReadSmall(path, text, sizeof(text)) <= 0) return std::numeric_limits<double>::quiet_NaN();
   return std::strtod(text, nullptr);
+}
+
+// The calling thread's time spent runnable but waiting for a CPU since it started, ns
+// (schedstat's run_delay); kUnknownNs where the kernel does not say.
+uint64_t RunDelayNs() {
+  char text[128];
+  if (ReadSmall("/proc/thread-self/schedstat", text, sizeof(text)) <= 0) return ThreadpoolProbe::kUnknownNs;
+  char* end = nullptr;
+  std::strtoull(text, &end, 10);  // time on a CPU
+  const char* delay = end;
+  const unsigned long long value = std::strtoull(delay, &end, 10);
+  return end == delay ? ThreadpoolProbe::kUnknownNs : static_cast<uint64_t>(value);
 }
 
 bool IsNamedWorker(int tid) {
@@ -258,7 +270,8 @@ class PoolThreads {
 ThreadpoolProbe::ThreadpoolProbe(Instance* instance)
     : instance_(instance),
       queue_wait_(std::make_unique<Histogram>()),
-      callback_delay_(std::make_unique<Histogram>()) {}
+      callback_delay_(std::make_unique<Histogram>()),
+      cpu_wait_(std::make_unique<Histogram>()) {}
 
 ThreadpoolProbe::~ThreadpoolProbe() = default;
 
@@ -302,6 +315,11 @@ void ThreadpoolProbe::OnTick(void* data, uint64_t now) {
   if (loop->active_handles == 0 && loop->active_reqs.count == 0) return;  // the loop is ending
   self->last_submit_ns_ = now;
   self->submit_ns_ = now;
+  // Until a probe has completed, this submission may be the one that starts the pool:
+  // libuv creates its threads inside uv_queue_work and waits for them, so the wait would
+  // be thread creation, not queueing.
+  self->startup_ = g_configured_size.load(std::memory_order_relaxed) == 0;
+  self->cpu_wait_ns_ = kUnknownNs;
   self->start_ns_.store(0, std::memory_order_relaxed);
   if (uv_queue_work(loop, &self->work_, OnWork, OnAfterWork) != 0) return;
   self->in_flight_ = true;
@@ -315,6 +333,17 @@ void ThreadpoolProbe::OnWork(uv_work_t* req) {
   self->start_ns_.store(Clock::Get().NowNs(), std::memory_order_relaxed);
 #ifdef __linux__
   PoolThreads::Get().AddCurrentThread();  // a system call once per pool thread
+  // How long this thread waited for a CPU since it last ran a probe (or since it started):
+  // woken for the probe from an idle pool, that is the part of the queue wait spent waiting
+  // for a CPU rather than for a thread. A thread that ran other work in between counts the
+  // CPU waits of that work too, so this is an upper bound. Three system calls per probe,
+  // on the pool thread, never on the loop.
+  thread_local uint64_t last_delay = 0;
+  const uint64_t delay = RunDelayNs();
+  if (delay != kUnknownNs) {
+    self->cpu_wait_ns_ = delay > last_delay ? delay - last_delay : 0;
+    last_delay = delay;
+  }
 #endif
   self->done_ns_ = Clock::Get().NowNs();
 }
@@ -325,7 +354,11 @@ void ThreadpoolProbe::OnAfterWork(uv_work_t* req, int status) {
   if (status == 0) {
     const uint64_t now = Clock::Get().NowNs();
     const uint64_t start = self->start_ns_.load(std::memory_order_relaxed);
-    self->queue_wait_->Record(start > self->submit_ns_ ? start - self->submit_ns_ : 0);
+    const uint64_t wait = start > self->submit_ns_ ? start - self->submit_ns_ : 0;
+    if (!self->startup_) {
+      self->queue_wait_->Record(wait);
+      if (self->cpu_wait_ns_ != kUnknownNs) self->cpu_wait_->Record(self->cpu_wait_ns_ < wait ? self->cpu_wait_ns_ : wait);
+    }
     self->callback_delay_->Record(now > self->done_ns_ ? now - self->done_ns_ : 0);
     self->completed_.store(self->completed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     // The pool has started by now: the size it started with is libuv's rule applied to
@@ -364,6 +397,7 @@ Napi::Value ThreadpoolProbe::Read(const Napi::CallbackInfo& info) {
   for (size_t i = 11; i < kReadHeader; ++i) data[i] = 0;
   queue_wait_->CopyTo(data + kReadHeader);
   callback_delay_->CopyTo(data + kReadHeader + Histogram::kCopySize);
+  cpu_wait_->CopyTo(data + kReadHeader + 2 * Histogram::kCopySize);
   return env.Undefined();
 }
 

@@ -17,7 +17,11 @@ namespace uvscope {
 // Every `period` it submits one no-op uv_queue_work item and records, in ns, the time from
 // submission to the moment a pool thread starts it (queue wait) and from the moment it ends
 // to its after-work callback on the loop (callback delay). The libuv pool is process-wide,
-// so the queue wait is the same whichever thread measures it.
+// so the queue wait is the same whichever thread measures it. On Linux it also records
+// how much of each queue wait the pool thread spent waiting for a CPU (schedstat): on a
+// CPU-starved machine an idle pool's item waits for a CPU, not for a thread. The first
+// probes, submitted before any completed, are left out of the queue wait: one of them
+// starts the pool, and libuv creates its threads inside that submission.
 //
 // Loop behaviour: submissions are driven by the loop probe's prepare callback (an
 // Instance tick, with the timestamp it already took), so an idle loop is never woken for
@@ -39,6 +43,7 @@ class ThreadpoolProbe : public Component {
   static constexpr uint64_t kDefaultPeriodNs = 100'000'000;  // 100 ms
   // Kinds of tracked in-flight work (lib/threadpool.ts maps async_hooks types onto them).
   static constexpr int kKinds = 3;  // fs, dns, crypto
+  static constexpr uint64_t kUnknownNs = UINT64_MAX;
 
   explicit ThreadpoolProbe(Instance* instance);
   ~ThreadpoolProbe() override;
@@ -71,10 +76,13 @@ class ThreadpoolProbe : public Component {
   uint64_t submit_ns_ = 0;
   std::atomic<uint64_t> start_ns_{0};
   uint64_t done_ns_ = 0;
+  uint64_t cpu_wait_ns_ = kUnknownNs;  // pool thread writes, like done_ns_
+  bool startup_ = false;               // loop thread: the probe may have started the pool
 
   // Loop thread writes; any thread may read (single-writer atomics).
   std::unique_ptr<Histogram> queue_wait_;
   std::unique_ptr<Histogram> callback_delay_;
+  std::unique_ptr<Histogram> cpu_wait_;
   std::atomic<uint64_t> submitted_{0};
   std::atomic<uint64_t> completed_{0};
   std::atomic<uint64_t> cancelled_{0};
