@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "instance.h"
 #include "napi_util.h"
+#include "thread_state.h"
 
 #ifdef __linux__
 #include <dirent.h>
@@ -102,11 +103,17 @@ double CpuNs(int tid) {
   return std::strtod(text, nullptr);
 }
 
-// The calling thread's time spent runnable but waiting for a CPU since it started, ns
-// (schedstat's run_delay); kUnknownNs where the kernel does not say.
-uint64_t RunDelayNs() {
+// A thread's time spent runnable but waiting for a CPU since it started, ns (schedstat's
+// run_delay; tid 0: the calling thread); kUnknownNs where the kernel does not say.
+uint64_t RunDelayNs(int tid) {
+  char path[64];
   char text[128];
-  if (ReadSmall("/proc/thread-self/schedstat", text, sizeof(text)) <= 0) return ThreadpoolProbe::kUnknownNs;
+  if (tid == 0) {
+    snprintf(path, sizeof(path), "/proc/thread-self/schedstat");
+  } else {
+    snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+  }
+  if (ReadSmall(path, text, sizeof(text)) <= 0) return ThreadpoolProbe::kUnknownNs;
   char* end = nullptr;
   std::strtoull(text, &end, 10);  // time on a CPU
   const char* delay = end;
@@ -280,6 +287,9 @@ void ThreadpoolProbe::Start() {
   // and no clock read of our own per iteration.
   instance_->AddTick(OnTick, this);
   work_.data = this;
+#ifdef __linux__
+  loop_tid_ = CurrentTid();
+#endif
   // The first probe goes out a period after load, never while the program's first
   // synchronous run could still set UV_THREADPOOL_SIZE before the pool starts.
   last_submit_ns_ = Clock::Get().NowNs();
@@ -333,17 +343,22 @@ void ThreadpoolProbe::OnWork(uv_work_t* req) {
   self->start_ns_.store(Clock::Get().NowNs(), std::memory_order_relaxed);
 #ifdef __linux__
   PoolThreads::Get().AddCurrentThread();  // a system call once per pool thread
-  // How long this thread waited for a CPU since it last ran a probe (or since it started):
-  // woken for the probe from an idle pool, that is the part of the queue wait spent waiting
-  // for a CPU rather than for a thread. A thread that ran other work in between counts the
-  // CPU waits of that work too, so this is an upper bound. Three system calls per probe,
-  // on the pool thread, never on the loop.
+  // How long the probe's two threads waited for a CPU: this pool thread since it last ran
+  // a probe (or since it started; woken from an idle pool, that is its wake-up wait), and
+  // the submitting loop thread since this probe's previous start (preempted between its
+  // timestamp and the submission). An upper bound of the part of the queue wait spent
+  // waiting for a CPU rather than for a thread: the intervals are longer than the wait.
+  // Five system calls per probe, on the pool thread, never on the loop.
   thread_local uint64_t last_delay = 0;
-  const uint64_t delay = RunDelayNs();
-  if (delay != kUnknownNs) {
-    self->cpu_wait_ns_ = delay > last_delay ? delay - last_delay : 0;
-    last_delay = delay;
+  const uint64_t delay = RunDelayNs(0);
+  const uint64_t loop_delay = self->loop_tid_ > 0 ? RunDelayNs(self->loop_tid_) : kUnknownNs;
+  if (delay != kUnknownNs && loop_delay != kUnknownNs) {
+    const uint64_t own = delay > last_delay ? delay - last_delay : 0;
+    const uint64_t loop = loop_delay > self->loop_delay_ns_ ? loop_delay - self->loop_delay_ns_ : 0;
+    self->cpu_wait_ns_ = own + loop;
   }
+  if (delay != kUnknownNs) last_delay = delay;
+  if (loop_delay != kUnknownNs) self->loop_delay_ns_ = loop_delay;
 #endif
   self->done_ns_ = Clock::Get().NowNs();
 }

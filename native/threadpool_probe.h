@@ -78,6 +78,8 @@ class ThreadpoolProbe : public Component {
   uint64_t done_ns_ = 0;
   uint64_t cpu_wait_ns_ = kUnknownNs;  // pool thread writes, like done_ns_
   bool startup_ = false;               // loop thread: the probe may have started the pool
+  int loop_tid_ = 0;                   // the submitting loop thread (Linux)
+  uint64_t loop_delay_ns_ = 0;         // its run_delay at the previous probe's start; pool threads, in turn
 
   // Loop thread writes; any thread may read (single-writer atomics).
   std::unique_ptr<Histogram> queue_wait_;

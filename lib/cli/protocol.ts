@@ -14,7 +14,7 @@
 //
 // The lines are also the CLI's machine-readable output (`--json`, `--out`), documented in
 // the README's "JSON lines" section: change them only in step with it.
-import type { IterationRecord, LoopStats } from '../types.js';
+import type { IterationRecord, LoopStats, ThreadActivity, ThreadStats } from '../types.js';
 
 /** Environment variable holding the channel directory. Its presence turns reporting on. */
 export const ENV_DIR = 'UVSCOPE_CLI_DIR';
@@ -82,6 +82,34 @@ export interface WindowLine {
   exitCode?: number;
 }
 
+/** A `ThreadStats` without the parts a `thread` line leaves out (the pool is in the main thread's own lines). */
+export type ObservedStats = Omit<ThreadStats, 'threadpool' | 'handles' | 'activity' | 'current'>;
+
+/**
+ * Another thread of the process as its main thread sees it through `threads()`: written by
+ * the main thread's reporter once per window for each other thread that is alive, once
+ * when it has ended, and at exit. A thread whose own reporter is silent (a worker that
+ * never returns to its loop, parks in `Atomics.wait`, or is terminated) is still reported;
+ * the CLI prefers a thread's own `window` lines and fills the gaps from these.
+ */
+export interface ThreadLine {
+  uvscope: 1;
+  type: 'thread';
+  pid: number;
+  /** The observed thread (a worker's `threadId`). */
+  threadId: number;
+  /** Wall clock (`Date.now()`) of the main thread's read. */
+  time: number;
+  /** `threads(previous)`: the window since the main thread's previous read. */
+  stats: ObservedStats;
+  /** `threads()`: since the thread's recording started (whole-run numbers). */
+  total: ObservedStats;
+  /** What the thread was doing at the read (or, ended, when it ended). */
+  activity: ThreadActivity;
+  /** True on the lines the main thread writes from `process.on('exit')`. */
+  final: boolean;
+}
+
 /** `whyAlive()` in a window line: names counted, so a thousand connections stay one entry each. */
 export interface AliveLine {
   /** Active referenced handles (uvscope's own left out). */
@@ -102,7 +130,7 @@ export interface ErrorLine {
   message: string;
 }
 
-export type ChannelLine = StartLine | WindowLine | ErrorLine;
+export type ChannelLine = StartLine | WindowLine | ThreadLine | ErrorLine;
 
 /** Bounds shared by the CLI's option checks and the reporter's reading of the environment. */
 export const INTERVAL_MIN_MS = 100;

@@ -3,7 +3,7 @@
 import { plural } from '../handles.js';
 import type { Distribution } from '../types.js';
 import { commandLine, count, fit, ms, type Paint, paint, percent, seconds, sparkline } from './format.js';
-import type { Run, ThreadState } from './model.js';
+import { LONG_ITERATION_MS, type Run, type ThreadState, latestWindow } from './model.js';
 import type { WindowLine } from './protocol.js';
 
 export interface LiveOptions {
@@ -85,6 +85,13 @@ function threadName(t: ThreadState): string {
   return t.threadId === 0 ? `pid ${t.pid}` : `pid ${t.pid} worker ${t.threadId}`;
 }
 
+/** ` blocked 12.3s` / ` running 2.10s` for a worker the main thread sees inside one long iteration. */
+function activityWord(t: ThreadState): string {
+  const a = t.observed?.activity;
+  if (a === undefined || a.elapsedMs < LONG_ITERATION_MS || (a.state !== 'blocked' && a.state !== 'running')) return '';
+  return ` ${a.state} ${ms(a.elapsedMs)}`;
+}
+
 /** The panel's lines, each at most `width` columns. */
 export function renderLive(run: Run, options: LiveOptions): string[] {
   const p = paint(options.color);
@@ -149,11 +156,11 @@ export function renderLive(run: Run, options: LiveOptions): string[] {
   lines.push(`${label(p, 'handles')}${h.total} open, ${h.referenced} ref'd${h.total > 0 ? ': ' + byTypeText(h.byType) : ''}`);
   lines.push(`${label(p, 'alive')}${aliveText(last)}`);
 
-  const others = [...run.threads.values()].filter((t) => t !== focus && !t.ended && t.history.length > 0);
+  const others = [...run.threads.values()].filter((t) => t !== focus && !t.ended && latestWindow(t) !== null);
   if (others.length > 0) {
     const parts = others.map((t) => {
-      const w = t.history[t.history.length - 1]!;
-      return `${threadName(t)} ${percent(w.stats.utilization)} max ${ms(w.stats.busy.maxMs)}`;
+      const w = latestWindow(t)!;
+      return `${threadName(t)} ${percent(w.utilization)} max ${ms(w.busy.maxMs)}${activityWord(t)}`;
     });
     lines.push(`${label(p, 'also')}${parts.join(' · ')}`);
   }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 
 import { describeHandle, endpointText } from '../handles.js';
-import type { AliveReport, HandleInfo, IterationRecord, LoopStats } from '../types.js';
+import type { AliveReport, HandleInfo, IterationRecord, LoopStats, ThreadStats } from '../types.js';
 import {
   ALIVE_DETAIL_MAX,
   ALIVE_NAMES,
@@ -27,6 +27,8 @@ import {
   SLOW_DEFAULT_MS,
   SLOW_MAX_MS,
   SLOWEST_PER_WINDOW,
+  type ObservedStats,
+  type ThreadLine,
   type WindowLine,
 } from './protocol.js';
 
@@ -79,6 +81,38 @@ function aliveLine(report: AliveReport): AliveLine {
   return { handles: report.handles.length, activeRequests: report.activeRequests, named };
 }
 
+function observedStats(t: ThreadStats): ObservedStats {
+  const { threadpool: _pool, handles: _handles, activity: _activity, current: _current, ...rest } = t;
+  return rest;
+}
+
+/**
+ * The main thread's view of the process's other threads through `threads()`, one `thread`
+ * line each per window: a worker's own reporter runs on the worker's loop and writes
+ * nothing while the worker never returns to it (a long callback, `Atomics.wait`) or once it
+ * is terminated. An ended thread is written once more with its final numbers, then no more.
+ */
+function makeObserver(threads: (since?: ThreadStats[]) => ThreadStats[], base: { uvscope: 1; pid: number }) {
+  let previous = threads();
+  const done = new Set<number>();
+  return (final: boolean): ThreadLine[] => {
+    const windows = threads(previous);
+    const totals = threads();
+    previous = totals;
+    const time = Date.now();
+    const lines: ThreadLine[] = [];
+    for (const w of windows) {
+      // threadId 0 on another recorder: a worker whose uvscope has not told it its id yet.
+      if (w.current || w.threadId === 0 || done.has(w.threadId)) continue;
+      const total = totals.find((t) => t.threadId === w.threadId);
+      if (total === undefined) continue;
+      if (total.ended) done.add(w.threadId);
+      lines.push({ ...base, type: 'thread', threadId: w.threadId, time, stats: observedStats(w), total: observedStats(total), activity: total.activity, final });
+    }
+    return lines;
+  };
+}
+
 /** Starts reporting in this thread if the CLI's channel variable is set; at most once per thread. */
 export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   const dir = env[ENV_DIR];
@@ -106,7 +140,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     write({ ...base, type: 'error', time: Date.now(), message: error instanceof Error ? error.message : String(error) });
     return;
   }
-  const { loopStats, iterations, whyAlive } = api;
+  const { loopStats, iterations, whyAlive, threads } = api;
   // Thread-pool queue numbers need request tracking; the CLI is an investigation tool, so turn it on.
   const configure = (api as { configureThreadpool?: (options: { track: boolean }) => unknown }).configureThreadpool;
   try {
@@ -131,6 +165,20 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   });
 
   let previous: LoopStats = loopStats();
+  let observe: ((final: boolean) => ThreadLine[]) | null = null;
+  try {
+    if (threadId === 0) observe = makeObserver(threads, base);
+  } catch {
+    // an older build without threads(): workers report only themselves
+  }
+  const writeObserved = (final: boolean): void => {
+    if (observe === null) return;
+    try {
+      for (const line of observe(final)) write(line);
+    } catch {
+      observe = null; // the windows of this thread still go out
+    }
+  };
   let slowest: Slow[] = [];
   // Read synchronously once per window (and at exit, where no promise settles any more).
   const stream = iterations({ minBusyMs: slowMs });
@@ -181,6 +229,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
         return;
       }
       write(window(false));
+      writeObserved(false);
     } catch {
       stop();
     }
@@ -193,6 +242,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
       line.total = loopStats();
       line.exitCode = code;
       write(line);
+      writeObserved(true);
     } catch {
       // never disturb the exit
     }

@@ -1,6 +1,7 @@
 // The summary printed when the program ends: a pure function of what the CLI collected.
 import { commandLine, count, fit, ms, paint, percent, seconds } from './format.js';
-import type { Run, SaturationPeriod, SlowIteration, ThreadState } from './model.js';
+import type { ThreadActivity } from '../types.js';
+import { LONG_ITERATION_MS, type Run, type RunStats, type SaturationPeriod, type SlowIteration, type ThreadState, wholeRun } from './model.js';
 import type { AliveLine, WindowLine } from './protocol.js';
 import { aliveParts, aliveText, keepAliveText } from './render.js';
 
@@ -41,6 +42,16 @@ export interface SummaryData {
     worstWindows: { time: number; windowMs: number; utilization: number; busyMaxMs: number }[];
     slowest: SlowIteration[];
     poolSaturation: Omit<SaturationPeriod, 'open'>[];
+    /** Windows in which the pool's work waited for a CPU while its threads were free. */
+    poolCpuWait: Omit<SaturationPeriod, 'open'>[];
+    /**
+     * What the main thread last saw this worker doing (`threads()`), with `time` (wall
+     * clock) and `atExit` (seen from the main thread's exit); null for main threads and
+     * workers never seen.
+     */
+    activity: (ThreadActivity & { time: number; atExit: boolean }) | null;
+    /** The worker ended inside, or at the end of, an iteration at least 50 ms busy. */
+    endedWhileBusy: boolean;
     /** `whyAlive()` in the last window in which anything kept the loop alive (null if not sent). */
     aliveAtEnd: AliveLine | null;
     /** Node's resource names in that window. */
@@ -52,8 +63,81 @@ export interface SummaryData {
 }
 
 function utilization(t: ThreadState): number {
-  if (t.total !== null) return t.total.utilization;
+  const total = wholeRun(t);
+  if (total !== null) return total.utilization;
   return t.totals.windowMs > 0 ? t.totals.activeMs / t.totals.windowMs : 0;
+}
+
+/** Whole-run numbers, from the thread's own lines or the main thread's view of it. */
+function runNumbers(t: ThreadState) {
+  const total: RunStats | null = wholeRun(t);
+  return {
+    total,
+    iterations: total?.iterations ?? t.totals.iterations,
+    activeMs: total?.activeMs ?? t.totals.activeMs,
+    busyMaxMs: Math.max(t.totals.busyMaxMs, total?.busy.maxMs ?? 0),
+    poll: total?.phases.poll.totalMs ?? t.totals.pollMs,
+    check: total?.phases.check.totalMs ?? t.totals.checkMs,
+    timers: total?.phases.timers.totalMs ?? t.totals.timersMs,
+    busyMs: total?.busy.totalMs ?? t.totals.busyMs,
+    events: total?.events ?? t.totals.events,
+  };
+}
+
+/**
+ * Active time for ranking threads: a worker last seen blocked (an idle piscina worker
+ * parked in Atomics.wait) is "active" to libuv for the whole wait, but did no work then.
+ */
+function workMs(t: ThreadState): number {
+  const a = t.observedAlive?.activity;
+  const blocked = a !== undefined && a.state === 'blocked' ? a.elapsedMs : 0;
+  return Math.max(0, runNumbers(t).activeMs - blocked);
+}
+
+function endedWhileBusy(t: ThreadState): boolean {
+  const a = t.observed?.activity;
+  return a !== undefined && a.state === 'ended' && a.busyMs >= LONG_ITERATION_MS;
+}
+
+/** The kernel's wait, in words: `futex` is how `Atomics.wait` and a contended lock block. */
+function blockedIn(syscall: string | null | undefined): string {
+  if (syscall === 'futex') return 'futex (Atomics.wait or a lock)';
+  return syscall ? `${syscall}()` : 'the kernel';
+}
+
+/**
+ * What the main thread last saw a worker doing, when the loop's numbers alone would
+ * mislead: ended inside or at the end of a long iteration, or at its last sighting inside
+ * one for a long time, running JavaScript or blocked (which utilization counts as busy).
+ */
+export function activityNote(t: ThreadState, startTime: number): string | null {
+  const seen = t.observed;
+  if (seen === null) return null;
+  const a = seen.activity;
+  if (a.state === 'ended') {
+    if (a.busyMs < LONG_ITERATION_MS) return null;
+    // The iteration it ended in counts Atomics.wait as busy, as utilization does: what it
+    // was last seen doing tells which it was.
+    const before = t.observedAlive?.activity;
+    return before?.state === 'blocked'
+      ? `ended blocked ${ms(a.busyMs)} in ${blockedIn(before.kernel?.syscall)}, not running`
+      : `ended while busy: last iteration ${ms(a.busyMs)}, never back in its loop`;
+  }
+  if (a.elapsedMs < LONG_ITERATION_MS) return null;
+  const when = seen.final ? 'at exit' : `at +${seconds(seen.time - startTime)}`;
+  if (a.state === 'blocked') return `${when} blocked ${ms(a.elapsedMs)} in ${blockedIn(a.kernel?.syscall)}, not running`;
+  if (a.state === 'running') return `${when} running JavaScript ${ms(a.elapsedMs)}, not back in its loop`;
+  if (a.state === 'busy') return `${when} inside one iteration ${ms(a.elapsedMs)} (running or blocked)`;
+  return null;
+}
+
+function periodLines(periods: SaturationPeriod[], at: (time: number) => string, cpu: boolean): string[] {
+  return periods.map((s) => {
+    const busy = s.peakBusy === null ? '' : ` · busy ${s.peakBusy}/${s.size}`;
+    const queued = s.peakQueued === null ? '' : ` · queued up to ${s.peakQueued}`;
+    const cpuWait = cpu && s.maxCpuWaitMs !== null ? ` (${ms(s.maxCpuWaitMs)} of it waiting for a CPU)` : '';
+    return `    ${at(s.fromTime)} to ${at(s.toTime)} (${seconds(s.toTime - s.fromTime)})${busy}${queued} · wait max ${ms(s.maxWaitMs)}${cpuWait}`;
+  });
 }
 
 /** Whether anything kept the loop alive in `w`: what the alive row names, else Node's names and the counts. */
@@ -81,25 +165,26 @@ export function summaryData(run: Run, outcome: Outcome, command: readonly string
     signal: outcome.signal,
     threads: [...run.threads.values()].map((t) => {
       const alive = lastAlive(t);
+      const n = runNumbers(t);
+      const seen = t.observed;
       return {
         pid: t.pid,
         threadId: t.threadId,
         argv: t.argv,
-        iterations: t.total?.iterations ?? t.totals.iterations,
+        iterations: n.iterations,
         utilization: utilization(t),
-        busyP99Ms: t.total?.busy.p99Ms ?? null,
-        busyMaxMs: Math.max(t.totals.busyMaxMs, t.total?.busy.maxMs ?? 0),
-        phasesMs: {
-          poll: t.total?.phases.poll.totalMs ?? t.totals.pollMs,
-          check: t.total?.phases.check.totalMs ?? t.totals.checkMs,
-          timers: t.total?.phases.timers.totalMs ?? t.totals.timersMs,
-        },
-        events: t.total?.events ?? t.totals.events,
+        busyP99Ms: n.total?.busy.p99Ms ?? null,
+        busyMaxMs: n.busyMaxMs,
+        phasesMs: { poll: n.poll, check: n.check, timers: n.timers },
+        events: n.events,
         worstWindows: t.worstWindows.map((w) => ({
           time: w.time, windowMs: w.stats.windowMs, utilization: w.stats.utilization, busyMaxMs: w.stats.busy.maxMs,
         })),
         slowest: t.slowest,
         poolSaturation: t.saturation.map(({ open: _open, ...period }) => period),
+        poolCpuWait: t.cpuWait.map(({ open: _open, ...period }) => period),
+        activity: seen === null ? null : { ...seen.activity, time: seen.time, atExit: seen.final },
+        endedWhileBusy: endedWhileBusy(t),
         aliveAtEnd: alive?.alive ?? null,
         keepAliveAtEnd: alive?.keepAlive ?? null,
         handlesAtEnd: alive?.stats.handles.byType ?? null,
@@ -119,37 +204,38 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
   lines.push(p.bold(`uvscope summary · ${commandLine(options.command)}`));
   lines.push(`ran ${seconds(outcome.endTime - run.startTime)} · ${ended} · ${run.threads.size} thread(s) observed`);
 
-  const threads = [...run.threads.values()].sort((a, b) => b.totals.activeMs - a.totals.activeMs);
+  const threads = [...run.threads.values()].sort((a, b) => workMs(b) - workMs(a));
   if (threads.length === 0) {
     lines.push('no Node.js process reported: was the command a Node program (or one that starts Node)?');
     return lines.map((l) => fit(l, options.width));
   }
   const [main, ...rest] = threads;
-  const detailed = [main!, ...rest.filter((t) => t.totals.busyMaxMs >= 10 || t.saturation.length > 0)].slice(0, 3);
+  const detailed = [main!, ...rest.filter((t) => runNumbers(t).busyMaxMs >= 10 || t.saturation.length > 0)].slice(0, 3);
   for (const t of detailed) {
     lines.push('');
     const name = t.threadId === 0 ? `pid ${t.pid}` : `pid ${t.pid} worker ${t.threadId}`;
     lines.push(p.bold(`${name}: ${commandLine(t.argv)}`));
     if (t.error !== null) lines.push(`  uvscope could not start here: ${t.error}`);
-    if (t.totals.windows === 0) {
+    if (t.totals.windows === 0 && t.observed === null) {
       lines.push('  no window reported');
       continue;
     }
-    const total = t.total;
-    const iterations = total?.iterations ?? t.totals.iterations;
-    const busyMax = Math.max(t.totals.busyMaxMs, total?.busy.maxMs ?? 0);
+    const n = runNumbers(t);
+    const total = n.total;
+    const iterations = n.iterations;
+    const busyMax = n.busyMaxMs;
     lines.push(
       `  loop     ${count(iterations)} iterations · util ${percent(utilization(t))} · busy ` +
         (total ? `p50 ${ms(total.busy.p50Ms)} p99 ${ms(total.busy.p99Ms)} ` : '') +
         `max ${ms(busyMax)}`,
     );
-    const poll = total?.phases.poll.totalMs ?? t.totals.pollMs;
-    const check = total?.phases.check.totalMs ?? t.totals.checkMs;
-    const timers = total?.phases.timers.totalMs ?? t.totals.timersMs;
-    const busy = Math.max(poll + check + timers, total?.busy.totalMs ?? t.totals.busyMs);
+    const note = activityNote(t, run.startTime);
+    if (note !== null) lines.push(`  thread   ${note}`);
+    const { poll, check, timers } = n;
+    const busy = Math.max(poll + check + timers, n.busyMs);
     const share = (v: number) => (busy > 0 ? ` (${percent(v / busy)})` : '');
     lines.push(`  phases   poll ${ms(poll)}${share(poll)} · check ${ms(check)}${share(check)} · timers ${ms(timers)}${share(timers)}`);
-    const events = total?.events ?? t.totals.events;
+    const events = n.events;
     if (events !== null) lines.push(`  events   ${count(events)} I/O events`);
 
     lines.push(p.bold('  worst windows') + p.dim('  (most active time)'));
@@ -177,11 +263,11 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
 
     if (t.threadId === 0) {
       lines.push(p.bold('  thread pool saturated'));
-      if (t.saturation.length === 0) lines.push(`    never (no window with all threads busy, work queued, or a wait >= 10ms)`);
-      for (const s of t.saturation) {
-        const busy = s.peakBusy === null ? '' : ` · busy ${s.peakBusy}/${s.size}`;
-        const queued = s.peakQueued === null ? '' : ` · queued up to ${s.peakQueued}`;
-        lines.push(`    ${at(s.fromTime)} to ${at(s.toTime)} (${seconds(s.toTime - s.fromTime)})${busy}${queued} · wait max ${ms(s.maxWaitMs)}`);
+      if (t.saturation.length === 0) lines.push(`    never (no window with all threads busy, work queued, or a wait >= 10ms for a thread)`);
+      lines.push(...periodLines(t.saturation, at, false));
+      if (t.cpuWait.length > 0) {
+        lines.push(p.bold('  thread pool waited for CPU') + p.dim('  (threads free, no CPU to run them: not saturation)'));
+        lines.push(...periodLines(t.cpuWait, at, true));
       }
     }
 
@@ -205,7 +291,10 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
     lines.push(p.bold('also observed'));
     for (const t of quiet.slice(0, 8)) {
       const name = t.threadId === 0 ? `pid ${t.pid}` : `pid ${t.pid} worker ${t.threadId}`;
-      lines.push(`  ${name}: ${count(t.totals.iterations)} iterations, util ${percent(utilization(t))}, slowest ${ms(t.totals.busyMaxMs)} · ${commandLine(t.argv)}`);
+      const n = runNumbers(t);
+      const note = activityNote(t, run.startTime);
+      lines.push(`  ${name}: ${count(n.iterations)} iterations, util ${percent(utilization(t))}, slowest ${ms(n.busyMaxMs)} · ${commandLine(t.argv)}`);
+      if (note !== null) lines.push(`    ${note}`);
     }
     if (quiet.length > 8) lines.push(`  … and ${quiet.length - 8} more`);
   }
