@@ -43,6 +43,8 @@ export type {
   ThreadpoolSettings,
   ThreadpoolStats,
   ThreadpoolThread,
+  ThreadActivity,
+  ThreadKernelState,
   ThreadStats,
   TimerHandleInfo,
   TtyHandleInfo,

@@ -80,6 +80,8 @@ export type {
   SocketEndpoint,
   StreamInfoCommon,
   TcpHandleInfo,
+  ThreadActivity,
+  ThreadKernelState,
   ThreadpoolInFlight,
   ThreadpoolStats,
   ThreadpoolThread,

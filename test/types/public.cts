@@ -45,6 +45,15 @@ assertType<Equal<uvscope.ThreadpoolStats['size'], number>>();
 assertType<Equal<uvscope.ThreadpoolStats['busy'], number | null>>();
 assertType<Equal<uvscope.ThreadpoolStats['queued'], number | null>>();
 assertType<Equal<uvscope.ThreadpoolStats['queueWait'], Distribution>>();
+assertType<Equal<uvscope.ThreadpoolStats['cpuWait'], Distribution>>();
+
+// ThreadStats.activity: what a thread is doing, the loop's and the kernel's view.
+assertType<Equal<uvscope.ThreadStats['activity'], uvscope.ThreadActivity>>();
+assertType<Equal<uvscope.ThreadActivity['state'], 'idle' | 'running' | 'blocked' | 'busy' | 'ended' | 'unknown'>>();
+assertType<Equal<uvscope.ThreadActivity['iteration'], number | null>>();
+assertType<Equal<uvscope.ThreadActivity['waiting'], boolean | null>>();
+assertType<Equal<uvscope.ThreadActivity['kernel'], uvscope.ThreadKernelState | null>>();
+assertType<Equal<uvscope.ThreadKernelState, { state: 'running' | 'sleeping' | 'disk' | 'other'; syscall: string | null }>>();
 
 // IterationRecord: exactly the SPEC fields.
 assertType<
