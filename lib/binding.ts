@@ -57,8 +57,8 @@ export interface NativeBinding {
    * idle-read mode, ended (0/1), threadId, tid (Linux thread id, 0 elsewhere), live index
    * (the iteration under way, 0 for none or ended), live busy ns (ended: busy ns of the
    * iteration it ended inside, 0 if between iterations), waiting (1 in the poll wait now,
-   * 0 not, -1 unknown), live start ns (probe clock)] then the busy, poll, pollWait, check,
-   * timers histograms.
+   * 0 not, -1 unknown), live start ns (probe clock), ended: busy ns of the last completed
+   * iteration (0 while it runs)] then the busy, poll, pollWait, check, timers histograms.
    */
   loopRead(out: Float64Array): void;
   /** Copies ring records from `cursor` into `out`; returns [count, nextCursor, dropped, clockNowNs, hrNowNs]. */
@@ -91,8 +91,8 @@ export interface NativeBinding {
   /**
    * Fills `out` (threadpoolLayout.size doubles): [uv_hrtime now ns, probes submitted,
    * completed, cancelled, current probe's wait so far ns, period ns, pool size, tracked fs,
-   * dns, crypto in flight, pool started (0/1), ...reserved] then the queue-wait and
-   * callback-delay histograms.
+   * dns, crypto in flight, pool started (0/1), ...reserved] then the queue-wait,
+   * callback-delay and CPU-wait histograms.
    */
   threadpoolRead(out: Float64Array): void;
   /** Sets the probe period (0 stops it); returns the period in force, ns. */

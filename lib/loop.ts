@@ -79,7 +79,7 @@ export function probeInfo(header: Float64Array): LoopProbeInfo {
 }
 
 /** System calls a loop thread blocks in while it waits for events: its loop's own wait. */
-const LOOP_WAIT_SYSCALLS = new Set(['epoll_wait', 'epoll_pwait', 'epoll_pwait2', 'io_uring_enter']);
+const LOOP_WAIT_SYSCALLS = new Set(['epoll_wait', 'epoll_pwait', 'epoll_pwait2']);
 
 /**
  * What a thread is doing, from a loopRead() header (12 live index, 13 live busy ns or, ended,
