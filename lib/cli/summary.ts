@@ -116,11 +116,12 @@ export function activityNote(t: ThreadState, startTime: number): string | null {
   const a = seen.activity;
   if (a.state === 'ended') {
     if (a.busyMs < LONG_ITERATION_MS) return null;
-    // The iteration it ended in counts Atomics.wait as busy, as utilization does: what it
-    // was last seen doing tells which it was.
+    // The iteration it ended in counts Atomics.wait as busy, as utilization does (a piscina
+    // worker runs its tasks and parks inside one iteration): what it was last seen doing
+    // tells which it was.
     const before = t.observedAlive?.activity;
     return before?.state === 'blocked'
-      ? `ended blocked ${ms(a.busyMs)} in ${blockedIn(before.kernel?.syscall)}, not running`
+      ? `ended in a ${ms(a.busyMs)} iteration, blocked in ${blockedIn(before.kernel?.syscall)}`
       : `ended while busy: last iteration ${ms(a.busyMs)}, never back in its loop`;
   }
   if (a.elapsedMs < LONG_ITERATION_MS) return null;
