@@ -93,7 +93,7 @@ describe('summary', () => {
     const data = summaryData(run, outcome, ['node', 'app.js']);
     const t = data.threads[0]!;
     expect(t.slowest[0]!.checkMs).toBe(250);
-    expect(t.poolSaturation).toEqual([{ fromTime: start + 19_000, toTime: start + 23_000, size: 4, peakBusy: 4, peakQueued: 6, maxWaitMs: 300 }]);
+    expect(t.poolSaturation).toEqual([{ fromTime: start + 19_000, toTime: start + 23_000, size: 4, peakBusy: 4, peakQueued: 6, maxWaitMs: 300, maxCpuWaitMs: null }]);
     expect(t.iterations).toBe(4000);
     expect(t.aliveAtEnd?.named[1]).toEqual({ name: 'tcp server 127.0.0.1:8080', count: 1 });
   });
