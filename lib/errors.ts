@@ -7,7 +7,9 @@ export type UvscopeErrorCode =
   /** An argument or option has the wrong type (thrown as a `TypeError`). */
   | 'ERR_UVSCOPE_INVALID_ARG_TYPE'
   /** An argument or option has the right type but a value out of range (a `RangeError`). */
-  | 'ERR_UVSCOPE_INVALID_ARG_VALUE';
+  | 'ERR_UVSCOPE_INVALID_ARG_VALUE'
+  /** `whyAlive({ stacks: true })` while handle creation tracking is off (see `trackHandles()`). */
+  | 'ERR_UVSCOPE_HANDLE_TRACKING_OFF';
 
 const brand = Symbol.for('uvscope.error');
 

@@ -2,7 +2,8 @@
 import { constants as osConstants } from 'node:os';
 
 import type { HandlesLayout, NativeBinding } from './binding.js';
-import type { AliveReport, HandleInfo, HandleInfoCommon, HandleSummary, SocketEndpoint } from './types.js';
+import type { HandleTracker } from './handle-origins.js';
+import type { AliveReport, HandleInfo, HandleInfoCommon, HandleSummary, SocketEndpoint, StackFrame } from './types.js';
 import { UvscopeError } from './errors.js';
 import { booleanOption, optionsObject } from './validate.js';
 
@@ -18,6 +19,16 @@ export interface HandlesOptions {
    * false those fields are null/false and `handles()` makes no system call. Default true.
    */
   endpoints?: boolean;
+}
+
+/** Options of `whyAlive()`. */
+export interface WhyAliveOptions {
+  /**
+   * Name where each handle was created (`createdAt`), from the creation stacks kept since
+   * `trackHandles()` turned tracking on. Throws `ERR_UVSCOPE_HANDLE_TRACKING_OFF` while it is
+   * off. Default false.
+   */
+  stacks?: boolean;
 }
 
 /** Options of `handleSummary()`. */
@@ -85,7 +96,7 @@ function checkLayout(layout: HandlesLayout): void {
   }
 }
 
-export function makeHandles(native: NativeBinding) {
+export function makeHandles(native: NativeBinding, tracker?: HandleTracker) {
   const layout = native.handlesLayout;
   checkLayout(layout);
   const { header, stride } = layout;
@@ -275,8 +286,17 @@ export function makeHandles(native: NativeBinding) {
   }
 
   /** What keeps this thread's loop alive now: active referenced handles and requests in flight. */
-  function whyAlive(): AliveReport {
+  function whyAlive(options?: WhyAliveOptions): AliveReport {
+    const opts = optionsObject(options);
+    const stacks = booleanOption(opts.stacks, 'options.stacks', false);
+    if (stacks && tracker?.tracking() !== true) {
+      throw new UvscopeError('ERR_UVSCOPE_HANDLE_TRACKING_OFF', 'uvscope: whyAlive({ stacks: true }) needs handle creation tracking: call trackHandles() before the handles are created');
+    }
     const alive = handles({ referencedOnly: true });
+    if (stacks) {
+      const origins = tracker!.originsOf(alive);
+      for (let i = 0; i < alive.length; i++) alive[i]!.createdAt = origins[i]!;
+    }
     const activeRequests = records[2]!;
     const nodeResources: Record<string, number> = {};
     for (const name of process.getActiveResourcesInfo()) nodeResources[name] = (nodeResources[name] ?? 0) + 1;
@@ -306,7 +326,7 @@ class Alive implements AliveReport {
       if (timers.length === 0) return `nothing keeps the loop alive (${counts})`;
       return `no active ref'd handle or request (${counts}) | Node: ${timers.join(', ')}`;
     }
-    const parts = this.handles.map(describeHandle);
+    const parts = this.handles.map((h) => describeHandle(h) + originText(h));
     if (this.activeRequests > 0) parts.push(plural(this.activeRequests, 'active request'));
     return `alive (${counts}): ${[parts.join('; '), nodeText].filter((x) => x !== '').join(' | ')}`;
   }
@@ -322,6 +342,24 @@ export const plural = (n: number, word: string): string => `${n} ${word}${n === 
 /** `127.0.0.1:80`, `[::1]:80`, or `?` when unknown. */
 export const endpointText = (e: SocketEndpoint | null): string => (e === null ? '?' : e.family === 'IPv6' ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);
 const fdText = (h: HandleInfoCommon): string => (h.fd === null ? '' : ` fd ${h.fd}`);
+
+/** Handle types whose creation trackHandles() can see (the others are Node's or addons' own). */
+const TRACKABLE = new Set<HandleInfo['type']>(['tcp', 'udp', 'pipe', 'tty', 'timer', 'process', 'signal', 'fs_event', 'fs_poll']);
+
+/** `fn (file:line:column)`: where a frame points. */
+export const frameText = (f: StackFrame): string => `${f.functionName === '' ? '<anonymous>' : f.functionName} (${f.url}:${f.line}:${f.column})`;
+
+/** ` created at listen (server.js:12:10)`, `+2 more` for a timer with several; '' without stacks. */
+function originText(h: HandleInfo): string {
+  const origins = h.createdAt;
+  if (origins === undefined) return '';
+  if (origins.length === 0) return TRACKABLE.has(h.type) ? ' (created: not seen)' : '';
+  const { stack, via, resource } = origins[0]!;
+  const site = stack[0] === undefined ? resource : frameText(stack[0]);
+  const more = origins.length > 1 ? ` +${origins.length - 1} more` : '';
+  if (via === 'TCPSERVERWRAP' || via === 'PIPESERVERWRAP') return ` (accepted by a server created at ${site}${more})`;
+  return ` (created at ${site}${via === 'GETADDRINFOREQWRAP' ? ', after a host lookup' : ''}${more})`;
+}
 
 /** A short phrase naming one handle so a person recognizes it. */
 export function describeHandle(h: HandleInfo): string {

@@ -1,5 +1,6 @@
 // The public surface: an explicit export list.
 import { binding, type RuntimeInfo } from './binding.js';
+import { makeHandleTracker } from './handle-origins.js';
 import { makeHandles } from './handles.js';
 import { makeIterations } from './iterations.js';
 import { makeLoopStats } from './loop.js';
@@ -29,7 +30,17 @@ export const configureThreadpool = pool.configureThreadpool;
  * The handles on this thread's loop: `handles(options?)` lists them with details,
  * `handleSummary()` only counts them, `whyAlive()` names what keeps the loop alive.
  */
-export const { handles, handleSummary, whyAlive } = makeHandles(native);
+const tracker = makeHandleTracker();
+export const { handles, handleSummary, whyAlive } = makeHandles(native, tracker);
+
+/**
+ * Turns handle creation tracking on (default) or off for this thread: from then on, each
+ * socket, server, pipe, child process, watcher and JavaScript timer created keeps its
+ * creation stack, and `whyAlive({ stacks: true })` names where each handle that keeps the
+ * loop alive was created. Off by default: it costs a stack capture per handle created (see
+ * the README). Turning it off forgets what was kept.
+ */
+export const trackHandles = tracker.trackHandles;
 
 const loop = makeLoopStats(native, {
   handles: () => handleSummary(),
@@ -56,7 +67,7 @@ export const watch = makeWatch(loopStats);
 export const iterations = makeIterations(native);
 
 export type { RuntimeInfo } from './binding.js';
-export type { HandlesOptions, HandleSummaryOptions } from './handles.js';
+export type { HandlesOptions, HandleSummaryOptions, WhyAliveOptions } from './handles.js';
 export type { IterationsOptions, IterationStream } from './iterations.js';
 export type { LoopProbeInfo } from './loop.js';
 export type { ThreadpoolOptions, ThreadpoolSettings } from './threadpool.js';
@@ -67,6 +78,7 @@ export type {
   FsEventHandleInfo,
   FsPollHandleInfo,
   HandleInfo,
+  HandleOrigin,
   HandleInfoCommon,
   HandleSummary,
   IterationRecord,
@@ -78,6 +90,7 @@ export type {
   ProcessHandleInfo,
   SignalHandleInfo,
   SocketEndpoint,
+  StackFrame,
   StreamInfoCommon,
   TcpHandleInfo,
   ThreadActivity,

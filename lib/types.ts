@@ -284,6 +284,41 @@ export interface HandleInfoCommon {
   own: boolean;
   /** The file descriptor (`uv_fileno`): tcp, udp, pipe, tty and poll handles that are open; otherwise null. */
   fd: number | null;
+  /**
+   * Where the handle was created: present only in `whyAlive({ stacks: true })`, with
+   * creation tracking on (`trackHandles()`). Empty when uvscope did not see it created
+   * (before tracking began, or not by Node). Node's one timer handle lists every ref'd
+   * pending JavaScript timer (`setTimeout`/`setInterval`) as an origin.
+   */
+  createdAt?: HandleOrigin[];
+}
+
+/** One frame of a captured JavaScript stack (line and column 1-based). */
+export interface StackFrame {
+  /** The function's name as V8 gives it (`Type.method`, `new Class`); '' for anonymous code. */
+  functionName: string;
+  /** The script: a path for CommonJS, a `file://` URL for ES modules, `node:...` for Node's own. */
+  url: string;
+  line: number;
+  column: number;
+}
+
+/** Where one handle-backed resource was created (`trackHandles()`). */
+export interface HandleOrigin {
+  /** The async_hooks resource type: `TCPSERVERWRAP`, `TCPWRAP`, `PIPEWRAP`, `PROCESSWRAP`, `Timeout`... */
+  resource: string;
+  /**
+   * The call stack at creation, innermost first: the application's frames (Node's and
+   * uvscope's own left out), or Node's frames when no other was on the stack; at most 8.
+   */
+  stack: StackFrame[];
+  /**
+   * When the handle was created from a callback (an accepted connection; a `listen()` or
+   * `connect()` that looked a host name up first), the resource whose creation `stack`
+   * shows instead: `TCPSERVERWRAP` (the server that accepted it), `GETADDRINFOREQWRAP`.
+   * null when `stack` is the handle's own.
+   */
+  via: string | null;
 }
 
 /** Fields of the stream handles: tcp, pipe and tty. */
