@@ -346,11 +346,11 @@ const fdText = (h: HandleInfoCommon): string => (h.fd === null ? '' : ` fd ${h.f
 /** Handle types whose creation trackHandles() can see (the others are Node's or addons' own). */
 const TRACKABLE = new Set<HandleInfo['type']>(['tcp', 'udp', 'pipe', 'tty', 'timer', 'process', 'signal', 'fs_event', 'fs_poll']);
 
-/** `fn (file:line:column)`: where a frame points. */
-export const frameText = (f: StackFrame): string => `${f.functionName === '' ? '<anonymous>' : f.functionName} (${f.url}:${f.line}:${f.column})`;
+/** `fn (file:line:column)`, or `file:line:column` for top-level and anonymous code. */
+export const frameText = (f: StackFrame): string => (f.functionName === '' ? `${f.url}:${f.line}:${f.column}` : `${f.functionName} (${f.url}:${f.line}:${f.column})`);
 
-/** ` created at listen (server.js:12:10)`, `+2 more` for a timer with several; '' without stacks. */
-function originText(h: HandleInfo): string {
+/** ` (created at listen (server.js:12:10))`, `+2 more` for a timer with several; '' without stacks. */
+export function originText(h: HandleInfo): string {
   const origins = h.createdAt;
   if (origins === undefined) return '';
   if (origins.length === 0) return TRACKABLE.has(h.type) ? ' (created: not seen)' : '';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Collector } from './collector.js';
 import { Run } from './model.js';
 import { type CliOptions, HELP, parse, UsageError } from './options.js';
-import { ENV_DIR, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
+import { ENV_DIR, ENV_HANDLE_STACKS, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
 import { LIVE_ROWS, renderLive } from './render.js';
 import { renderSummary, summaryData } from './summary.js';
 import { Panel } from './terminal.js';
@@ -40,6 +40,7 @@ function run(command: string[], options: CliOptions): void {
     [ENV_INTERVAL]: String(options.intervalMs),
     [ENV_SLOW]: String(options.slowMs),
     [ENV_PID]: String(process.pid),
+    ...(options.handleStacks ? { [ENV_HANDLE_STACKS]: '1' } : {}),
     NODE_OPTIONS: nodeOptions(register, process.env.NODE_OPTIONS),
   };
 

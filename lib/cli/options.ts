@@ -8,6 +8,7 @@ export interface CliOptions {
   json: boolean;
   out: string | null;
   slowMs: number;
+  handleStacks: boolean;
   summary: boolean;
   color: boolean | null;
 }
@@ -45,6 +46,9 @@ Options:
                     live view stays on the terminal if there is one.
   --slow-ms <ms>    Record the phase breakdown of every iteration at least this
                     busy, ms; 0 to ${SLOW_MAX_MS}. Default ${SLOW_DEFAULT_MS}.
+  --handle-stacks   Name where each handle that keeps the program alive was
+                    created (trackHandles(): a stack per handle created; see the
+                    README for the cost). Off by default.
   --no-summary      Print no summary at the end.
   --no-color        No colours (also when NO_COLOR is set).
   --color           Colours even when stderr is not a terminal.
@@ -99,6 +103,7 @@ export function parse(argv: readonly string[]): Parsed {
         json: { type: 'boolean' },
         out: { type: 'string' },
         'slow-ms': { type: 'string' },
+        'handle-stacks': { type: 'boolean' },
         summary: { type: 'boolean' },
         'no-summary': { type: 'boolean' },
         color: { type: 'boolean' },
@@ -129,6 +134,7 @@ export function parse(argv: readonly string[]): Parsed {
       json: values.json === true,
       out: out ?? null,
       slowMs,
+      handleStacks: values['handle-stacks'] === true,
       summary: values['no-summary'] !== true,
       color: values['no-color'] === true ? false : values.color === true ? true : null,
     },

@@ -24,6 +24,8 @@ export const ENV_INTERVAL = 'UVSCOPE_CLI_INTERVAL_MS';
 export const ENV_SLOW = 'UVSCOPE_CLI_SLOW_MS';
 /** The CLI's pid: a program started directly by a CLI that vanished without cleaning up ends itself. */
 export const ENV_PID = 'UVSCOPE_CLI_PID';
+/** '1': track handle creation (trackHandles()) and name where what keeps the loop alive was created. */
+export const ENV_HANDLE_STACKS = 'UVSCOPE_CLI_HANDLE_STACKS';
 
 /** Tag and format version carried by every line. */
 export const FORMAT_VERSION = 1;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 
-import { describeHandle, endpointText } from '../handles.js';
+import { describeHandle, endpointText, originText } from '../handles.js';
 import type { AliveReport, HandleInfo, IterationRecord, LoopStats, ThreadStats } from '../types.js';
 import {
   ALIVE_DETAIL_MAX,
@@ -20,6 +20,7 @@ import {
   ENV_INTERVAL,
   ENV_PID,
   ENV_SLOW,
+  ENV_HANDLE_STACKS,
   INTERVAL_DEFAULT_MS,
   INTERVAL_MAX_MS,
   INTERVAL_MIN_MS,
@@ -60,9 +61,9 @@ function keepAlive(): Record<string, number> {
  * connections to one backend (`tcp -> 10.0.0.5:5432 x10`).
  */
 function countedName(h: HandleInfo, servers: ReadonlySet<string>): string {
-  if (h.type !== 'tcp' || h.listening || h.remote === null) return describeHandle(h);
+  if (h.type !== 'tcp' || h.listening || h.remote === null) return describeHandle(h) + originText(h);
   const local = endpointText(h.local);
-  return servers.has(local) ? `tcp ${local} <- client` : `tcp -> ${endpointText(h.remote)}`;
+  return (servers.has(local) ? `tcp ${local} <- client` : `tcp -> ${endpointText(h.remote)}`) + originText(h);
 }
 
 /** A `whyAlive()` report with equal names counted. */
@@ -141,6 +142,16 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     return;
   }
   const { loopStats, iterations, whyAlive, threads } = api;
+  // --handle-stacks: tracking starts before the program's own code creates anything.
+  let stacks = false;
+  if (env[ENV_HANDLE_STACKS] === '1') {
+    try {
+      api.trackHandles();
+      stacks = true;
+    } catch {
+      // an older build without trackHandles(): names without origins
+    }
+  }
   // Thread-pool queue numbers need request tracking; the CLI is an investigation tool, so turn it on.
   const configure = (api as { configureThreadpool?: (options: { track: boolean }) => unknown }).configureThreadpool;
   try {
@@ -191,7 +202,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     // Named only up to ALIVE_DETAIL_MAX referenced handles, to keep the walk cheap.
     let report: AliveReport | null = null;
     try {
-      if (stats.handles.referenced <= ALIVE_DETAIL_MAX) report = whyAlive();
+      if (stats.handles.referenced <= ALIVE_DETAIL_MAX) report = whyAlive({ stacks });
     } catch {
       // the window goes out with the counts alone
     }

@@ -78,7 +78,7 @@ assertType<Equal<InstanceType<typeof uvscope.UvscopeError>['code'], uvscope.Uvsc
 assertType<
   Equal<
     uvscope.UvscopeErrorCode,
-    'ERR_UVSCOPE_UNSUPPORTED_RUNTIME' | 'ERR_UVSCOPE_BINARY_NOT_FOUND' | 'ERR_UVSCOPE_INVALID_ARG_TYPE' | 'ERR_UVSCOPE_INVALID_ARG_VALUE'
+    'ERR_UVSCOPE_UNSUPPORTED_RUNTIME' | 'ERR_UVSCOPE_BINARY_NOT_FOUND' | 'ERR_UVSCOPE_INVALID_ARG_TYPE' | 'ERR_UVSCOPE_INVALID_ARG_VALUE' | 'ERR_UVSCOPE_HANDLE_TRACKING_OFF'
   >
 >();
 
@@ -86,6 +86,12 @@ assertType<
 assertType<Equal<ReturnType<typeof uvscope.handles>, uvscope.HandleInfo[]>>();
 assertType<Equal<ReturnType<typeof uvscope.handleSummary>, uvscope.HandleSummary>>();
 assertType<Equal<ReturnType<typeof uvscope.whyAlive>, uvscope.AliveReport>>();
+// Creation stacks (opt-in).
+assertType<Equal<Parameters<typeof uvscope.trackHandles>, [enabled?: boolean]>>();
+assertType<Equal<Parameters<typeof uvscope.whyAlive>, [options?: uvscope.WhyAliveOptions]>>();
+assertType<Equal<uvscope.HandleInfoCommon['createdAt'], uvscope.HandleOrigin[] | undefined>>();
+assertType<Equal<uvscope.HandleOrigin['stack'][number], uvscope.StackFrame>>();
+assertType<Equal<uvscope.HandleOrigin['via'], string | null>>();
 declare const handle: uvscope.HandleInfo;
 if (handle.type === 'tcp') assertType<Equal<typeof handle, uvscope.TcpHandleInfo>>();
 if (handle.type === 'timer') assertType<Equal<typeof handle, uvscope.TimerHandleInfo>>();
