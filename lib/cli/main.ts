@@ -11,10 +11,11 @@ import { Run } from './model.js';
 import { type CliOptions, HELP, parse, UsageError } from './options.js';
 import { ENV_DIR, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
 import { LIVE_ROWS, renderLive } from './render.js';
+import { processGroups, programGotItItself, SignalOrigins } from './signals.js';
 import { renderSummary, summaryData } from './summary.js';
 import { Panel } from './terminal.js';
 
-/** Signals passed on to the program. SIGWINCH and terminal Ctrl-C/Ctrl-Z reach it from the tty itself. */
+/** Signals passed on to the program unless it got them itself (lib/cli/signals.ts). SIGWINCH and Ctrl-Z reach it from the tty. */
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 /** How often the channel files are read, ms. */
 const READ_EVERY_MS = 100;
@@ -23,6 +24,15 @@ const READ_EVERY_MS = 100;
 export function nodeOptions(register: string, existing: string | undefined): string {
   const quoted = `"${register.replace(/(["\\])/g, '\\$1')}"`;
   return `--require ${quoted}${existing ? ' ' + existing : ''}`;
+}
+
+/** The addon's signal-origin counters in the CLI's own process, or null where it does not load. */
+function nativeSignals(): ConstructorParameters<typeof SignalOrigins>[0] {
+  try {
+    return (require('../binding.js') as typeof import('../binding.js')).binding();
+  } catch {
+    return null;
+  }
 }
 
 function fail(message: string, code: number): never {
@@ -73,9 +83,14 @@ function run(command: string[], options: CliOptions): void {
   let exited = false;
 
   const forward = (signal: NodeJS.Signals) => {
-    if (!exited) child.kill(signal);
+    const origin = origins.take(signal);
+    if (exited || child.pid === undefined) return;
+    if (programGotItItself(signal, origin, processGroups('self'), processGroups(child.pid))) return;
+    child.kill(signal);
   };
   for (const signal of FORWARDED) process.on(signal, forward);
+  const origins = new SignalOrigins(nativeSignals());
+  origins.watch(FORWARDED);
   // Last resort if uvscope itself fails: never leave the program running without its parent.
   process.on('exit', () => {
     if (!exited) child.kill('SIGTERM');

@@ -34,7 +34,8 @@ line per thread per interval, on stderr or in the --out file (format: README, "J
 
 The program's stdin, stdout and stderr are its own: uvscope reports through files
 in a private temporary directory. Signals sent to uvscope (SIGINT, SIGTERM,
-SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) are forwarded to the program. uvscope exits
+SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) are forwarded to the program, except those it
+got itself from the terminal (Ctrl-C reaches it once). uvscope exits
 with the program's exit code, or 128 + the signal number if a signal ended it.
 
 Options:
