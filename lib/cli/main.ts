@@ -29,7 +29,10 @@ export function nodeOptions(register: string, existing: string | undefined): str
 /** The addon's signal-origin counters in the CLI's own process, or null where it does not load. */
 function nativeSignals(): ConstructorParameters<typeof SignalOrigins>[0] {
   try {
-    return (require('../binding.js') as typeof import('../binding.js')).binding();
+    const native = (require('../binding.js') as typeof import('../binding.js')).binding();
+    // The CLI's own pool is not observed: no probe waking its loop every 100 ms.
+    native.threadpoolConfigure(0);
+    return native;
   } catch {
     return null;
   }

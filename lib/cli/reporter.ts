@@ -113,6 +113,39 @@ function makeObserver(threads: (since?: ThreadStats[]) => ThreadStats[], base: {
   };
 }
 
+/**
+ * Most iterations a window may have and still count as idle: the reporter's own timer,
+ * the pool probe's completion, and one more.
+ */
+export const IDLE_ITERATIONS = 3;
+
+/**
+ * Keeps the thread-pool probe off while the program is idle. The probe's completion is a
+ * loop wake-up of its own: an idle program observed by the CLI would wake twice per
+ * interval instead of once (the reporter's timer). A window with at most `IDLE_ITERATIONS`
+ * iterations and no pool thread busy or work queued turns it off (its numbers would be
+ * those of an idle pool anyway; `busy` still comes from /proc); any other window turns it
+ * back on at the period in force before.
+ */
+export function poolProbeSwitch(
+  configure: ((options: { probeIntervalMs: number }) => unknown) | undefined,
+  periodMs: number,
+): (stats: LoopStats) => void {
+  let on = true;
+  return (stats) => {
+    if (configure === undefined || periodMs <= 0) return;
+    const pool = stats.threadpool;
+    const idle = stats.iterations <= IDLE_ITERATIONS && (pool.busy ?? 0) === 0 && (pool.queued ?? 0) === 0;
+    if (idle === !on) return;
+    try {
+      configure({ probeIntervalMs: idle ? 0 : periodMs });
+      on = !idle;
+    } catch {
+      // the probe stays as it is
+    }
+  };
+}
+
 /** Starts reporting in this thread if the CLI's channel variable is set; at most once per thread. */
 export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   const dir = env[ENV_DIR];
@@ -142,12 +175,15 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   }
   const { loopStats, iterations, whyAlive, threads } = api;
   // Thread-pool queue numbers need request tracking; the CLI is an investigation tool, so turn it on.
-  const configure = (api as { configureThreadpool?: (options: { track: boolean }) => unknown }).configureThreadpool;
+  type Configure = (options: { track?: boolean; probeIntervalMs?: number }) => { probeIntervalMs?: number } | undefined;
+  const configure = (api as { configureThreadpool?: Configure }).configureThreadpool;
+  let probeIntervalMs = 0;
   try {
-    configure?.({ track: true });
+    probeIntervalMs = configure?.({ track: true })?.probeIntervalMs ?? 0;
   } catch {
     // an older build without tracking: busy/queued stay null
   }
+  const probe = poolProbeSwitch(configure, probeIntervalMs);
 
   const intervalMs = envNumber(env[ENV_INTERVAL], INTERVAL_DEFAULT_MS, INTERVAL_MIN_MS, INTERVAL_MAX_MS);
   const slowMs = envNumber(env[ENV_SLOW], SLOW_DEFAULT_MS, 0, SLOW_MAX_MS);
@@ -188,6 +224,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     for (const record of stream.readNow()) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
     const stats = loopStats(previous);
     previous = stats;
+    if (!final) probe(stats);
     // Named only up to ALIVE_DETAIL_MAX referenced handles, to keep the walk cheap.
     let report: AliveReport | null = null;
     try {
