@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Collector } from './collector.js';
 import { Run } from './model.js';
 import { type CliOptions, HELP, parse, UsageError } from './options.js';
+import { makePrivateDir } from './private-dir.js';
 import { ENV_DIR, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
 import { LIVE_ROWS, renderLive } from './render.js';
 import { processGroups, programGotItItself, SignalOrigins } from './signals.js';
@@ -43,8 +44,35 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
+/** The program without uvscope in it (nowhere to report): its signals passed on, its exit code kept. */
+function runUnobserved(command: string[]): void {
+  const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit' });
+  const forward = (signal: NodeJS.Signals) => {
+    const origin = origins.take(signal);
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    if (programGotItItself(signal, origin, processGroups('self'), processGroups(child.pid))) return;
+    child.kill(signal);
+  };
+  for (const signal of FORWARDED) process.on(signal, forward);
+  const origins = new SignalOrigins(nativeSignals());
+  origins.watch(FORWARDED);
+  child.on('error', (error: NodeJS.ErrnoException) => {
+    const notFound = error.code === 'ENOENT';
+    fail(`cannot run ${JSON.stringify(command[0])}: ${notFound ? 'command not found' : error.message}`, notFound ? 127 : 126);
+  });
+  child.on('exit', (code, signal) => {
+    for (const s of FORWARDED) process.removeListener(s, forward);
+    process.exitCode = code ?? 128 + (signal === null ? 0 : (os.constants.signals[signal] ?? 0));
+  });
+}
+
 function run(command: string[], options: CliOptions): void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-'));
+  const { dir, note } = makePrivateDir();
+  if (note !== null) fs.writeSync(2, `uvscope: ${note}\n`);
+  if (dir === null) {
+    runUnobserved(command);
+    return;
+  }
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   const register = path.join(__dirname, '..', 'register.js');
   const env: NodeJS.ProcessEnv = {
