@@ -88,14 +88,17 @@ function run(command: string[], options: CliOptions): void {
   const live = stderrTty && !options.json;
   let jsonFd: number | null = null;
   try {
+    // Not on a terminal, JSON lines go to stderr only when asked for (--json): they would
+    // land in the program's own stderr, between the halves of its partial lines.
     if (options.out !== null) jsonFd = fs.openSync(options.out, 'w');
-    else if (!live) jsonFd = 2;
+    else if (options.json) jsonFd = 2;
   } catch (error) {
     cleanup();
     fail(`--out: cannot write ${JSON.stringify(options.out)}: ${(error as Error).message}`, 2);
   }
   const color = options.color ?? (stderrTty && !process.env.NO_COLOR);
-  const width = () => (stderrTty ? process.stderr.columns || 80 : 80);
+  // Cut lines only where a terminal would wrap them: a file or a pipe gets them whole.
+  const width = () => (stderrTty ? process.stderr.columns || 80 : Infinity);
   const emit = (text: string) => {
     if (jsonFd === null) return;
     try {

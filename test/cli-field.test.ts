@@ -1,0 +1,32 @@
+// What users hit in the field with the CLI's output: JSON lines in the program's own
+// stderr, lines cut at 80 columns where nothing wraps them.
+import { describe, expect, it } from 'vitest';
+
+import { runNode } from './helpers/child.js';
+import { cli, fixture } from './helpers/cli.js';
+
+describe('output without a terminal', () => {
+  it("no --json: nothing between the halves of the program's partial stderr line; only the summary after it", async () => {
+    const { code, stderr } = await runNode([cli, '--interval', '100', '--', process.execPath, fixture('cli-partial.cjs')]);
+    expect(code).toBe(0);
+    expect(stderr.startsWith(`progress ${'.'.repeat(20)} done\n`)).toBe(true);
+    expect(stderr).not.toMatch(/"uvscope":1/);
+    expect(stderr).toMatch(/\nuvscope summary · /);
+  });
+
+  it('--json: the JSON lines on stderr, whole lines', async () => {
+    const { code, stderr } = await runNode([cli, '--json', '--interval', '100', '--', process.execPath, fixture('cli-exit.cjs'), 'code', '0']);
+    expect(code).toBe(0);
+    const json = stderr.split('\n').filter((l) => l.startsWith('{"uvscope":1,'));
+    expect(json.some((l) => (JSON.parse(l) as { type: string }).type === 'summary')).toBe(true);
+  });
+
+  it('the summary is not cut at 80 columns when stderr is a pipe', async () => {
+    const long = 'an-argument-long-enough-to-push-the-command-line-well-past-eighty-columns';
+    const { code, stderr } = await runNode([cli, '--', process.execPath, fixture('cli-exit.cjs'), 'code', '0', long]);
+    expect(code).toBe(0);
+    const header = stderr.split('\n').find((l) => l.startsWith('uvscope summary · '))!;
+    expect(header.length).toBeGreaterThan(80);
+    expect(header.endsWith(long)).toBe(true);
+  });
+});
