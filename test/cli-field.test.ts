@@ -1,9 +1,13 @@
 // What users hit in the field with the CLI's output: JSON lines in the program's own
 // stderr, lines cut at 80 columns where nothing wraps them.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { runNode } from './helpers/child.js';
 import { cli, fixture } from './helpers/cli.js';
+import { root } from './helpers/uvscope.js';
 
 describe('output without a terminal', () => {
   it("no --json: nothing between the halves of the program's partial stderr line; only the summary after it", async () => {
@@ -28,5 +32,26 @@ describe('output without a terminal', () => {
     const header = stderr.split('\n').find((l) => l.startsWith('uvscope summary · '))!;
     expect(header.length).toBeGreaterThan(80);
     expect(header.endsWith(long)).toBe(true);
+  });
+});
+
+describe("the README's first example", () => {
+  it('runs as a script on its own: windows arrive, no silent exit 13', async () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const block = /```js\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(block).toMatch(/for await \(const stats of watch\(/);
+    // `report` is the reader's; here it prints and ends the run after two windows.
+    const source =
+      block.replace(/intervalMs: 1000/, 'intervalMs: 100') +
+      '\nfunction report(s) { console.log(`window ${Math.round(s.windowMs)}`); if ((globalThis.seen = (globalThis.seen ?? 0) + 1) === 2) process.exit(0); }\n';
+    const file = path.join(root, `readme-example-${process.pid}.mjs`);
+    fs.writeFileSync(file, source);
+    try {
+      const { code, stdout } = await runNode([file]);
+      expect(code).toBe(0);
+      expect(stdout.trim().split('\n').filter((l) => /^window \d+$/.test(l))).toHaveLength(2);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   });
 });
