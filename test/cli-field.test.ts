@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { runNode } from './helpers/child.js';
-import { cli, fixture } from './helpers/cli.js';
+import { cli, fixture, runCliJson } from './helpers/cli.js';
 import { root } from './helpers/uvscope.js';
 
 describe('output without a terminal', () => {
@@ -53,5 +53,26 @@ describe("the README's first example", () => {
     } finally {
       fs.rmSync(file, { force: true });
     }
+  });
+});
+
+describe("the handles row agrees with what keeps the loop alive", () => {
+  it("a program kept alive by one JS timer shows it ref'd, not `0 ref'd`", async () => {
+    const { code, lines } = await runCliJson(['--interval', '200', '--', process.execPath, '-e', 'setTimeout(() => {}, 1500)']);
+    expect(code).toBe(0);
+    type W = { type: string; threadId: number; final: boolean; keepAlive: Record<string, number>; stats: { handles: { referenced: number; active: number } } };
+    const windows = (lines as unknown as W[]).filter((l) => l.type === 'window' && l.threadId === 0 && !l.final);
+    expect(windows.length).toBeGreaterThanOrEqual(4);
+    for (const w of windows) {
+      expect(w.keepAlive['Timeout']).toBe(1);
+      expect(w.stats.handles.referenced).toBe(1);
+    }
+  });
+
+  it("an unref'd timer alone adds an active handle, not a ref'd one", async () => {
+    const { outsideOwnTimer } = await import('../lib/cli/reporter.js');
+    const h = { total: 8, active: 5, referenced: 0, byType: { timer: 1 } };
+    expect(outsideOwnTimer(h, {})).toEqual({ ...h, active: 6, referenced: 0 });
+    expect(outsideOwnTimer(h, { Timeout: 3, TCPServerWrap: 1 })).toEqual({ ...h, active: 6, referenced: 1 });
   });
 });

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 
 import { describeHandle, endpointText } from '../handles.js';
-import type { AliveReport, HandleInfo, IterationRecord, LoopStats, ThreadStats } from '../types.js';
+import type { AliveReport, HandleInfo, HandleSummary, IterationRecord, LoopStats, ThreadStats } from '../types.js';
 import {
   ALIVE_DETAIL_MAX,
   ALIVE_NAMES,
@@ -111,6 +111,19 @@ function makeObserver(threads: (since?: ThreadStats[]) => ThreadStats[], base: {
     }
     return lines;
   };
+}
+
+/**
+ * The handle counts as they are outside the reporter's own timer callback, where it takes
+ * them. Node runs every JavaScript timer on one libuv timer, which libuv stops before
+ * calling it and Node restarts after the callbacks (ref'd exactly when a ref'd JavaScript
+ * timer is pending): read from inside, a program kept alive by a timer shows `0 ref'd`.
+ * The reporter's own interval is pending, so that handle is active again right after;
+ * `keepAlive` (`process.getActiveResourcesInfo()`) says whether it is ref'd.
+ */
+export function outsideOwnTimer(handles: HandleSummary, keepAlive: Readonly<Record<string, number>>): HandleSummary {
+  const referenced = (keepAlive['Timeout'] ?? 0) > 0 ? 1 : 0;
+  return { ...handles, active: handles.active + 1, referenced: handles.referenced + referenced };
 }
 
 /**
@@ -224,6 +237,8 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     for (const record of stream.readNow()) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
     const stats = loopStats(previous);
     previous = stats;
+    const keep = final ? null : keepAlive();
+    if (keep !== null) stats.handles = outsideOwnTimer(stats.handles, keep);
     if (!final) probe(stats);
     // Named only up to ALIVE_DETAIL_MAX referenced handles, to keep the walk cheap.
     let report: AliveReport | null = null;
@@ -234,7 +249,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     }
     const alive = report === null ? null : aliveLine(report);
     // whyAlive() already counted Node's names; count them here only when it did not run.
-    const line: WindowLine = { ...base, type: 'window', time: Date.now(), stats, slowest, keepAlive: report?.nodeResources ?? keepAlive(), alive, final };
+    const line: WindowLine = { ...base, type: 'window', time: Date.now(), stats, slowest, keepAlive: report?.nodeResources ?? keep ?? keepAlive(), alive, final };
     slowest = [];
     return line;
   };
