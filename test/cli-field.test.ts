@@ -76,3 +76,29 @@ describe("the handles row agrees with what keeps the loop alive", () => {
     expect(outsideOwnTimer(h, { Timeout: 3, TCPServerWrap: 1 })).toEqual({ ...h, active: 6, referenced: 1 });
   });
 });
+
+describe('connections grouped like a server', () => {
+  it("a node:cluster worker's accepted connections: `tcp 127.0.0.1:<port> <- client x13`", async () => {
+    const { code, lines } = await runCliJson(['--interval', '200', '--', process.execPath, fixture('cli-cluster.cjs')]);
+    expect(code).toBe(0);
+    type Start = { type: 'start'; pid: number; ppid: number; threadId: number };
+    type W = { type: 'window'; pid: number; threadId: number; alive: { named: { name: string; count: number }[] } | null };
+    const starts = (lines as unknown as Start[]).filter((l) => l.type === 'start' && l.threadId === 0);
+    const primary = starts.find((s) => !starts.some((o) => o.pid === s.ppid))!;
+    const worker = starts.find((s) => s.ppid === primary.pid)!;
+    expect(worker).toBeDefined();
+    const named = (lines as unknown as W[])
+      .filter((l) => l.type === 'window' && l.pid === worker.pid && l.alive !== null)
+      .flatMap((l) => l.alive!.named);
+    expect(named).toContainEqual({ name: expect.stringMatching(/^tcp 127\.0\.0\.1:\d+ <- client$/) as unknown as string, count: 13 });
+  });
+
+  it('outgoing connections to one backend stay grouped by the backend', async () => {
+    const { aliveLine } = await import('../lib/cli/reporter.js');
+    const tcp = (localPort: number, remote: string, remotePort: number) => ({
+      type: 'tcp', listening: false, local: { address: '10.0.0.1', family: 'IPv4', port: localPort }, remote: { address: remote, family: 'IPv4', port: remotePort },
+    });
+    const report = { handles: [tcp(40001, '10.0.0.5', 5432), tcp(40002, '10.0.0.5', 5432), tcp(40003, '10.0.0.5', 5432)], activeRequests: 0 };
+    expect(aliveLine(report as never).named).toEqual([{ name: 'tcp -> 10.0.0.5:5432', count: 3 }]);
+  });
+});

@@ -65,10 +65,21 @@ function countedName(h: HandleInfo, servers: ReadonlySet<string>): string {
   return servers.has(local) ? `tcp ${local} <- client` : `tcp -> ${endpointText(h.remote)}`;
 }
 
-/** A `whyAlive()` report with equal names counted. */
-function aliveLine(report: AliveReport): AliveLine {
+/**
+ * A `whyAlive()` report with equal names counted. A server's side of its connections is
+ * told by the local endpoint: one this process listens on, or one that two or more
+ * connections share (a node:cluster worker's accepted connections, whose listening socket
+ * lives in the primary; outgoing connections each have their own ephemeral local port).
+ */
+export function aliveLine(report: AliveReport): AliveLine {
   const servers = new Set<string>();
-  for (const h of report.handles) if (h.type === 'tcp' && h.listening) servers.add(endpointText(h.local));
+  const locals = new Map<string, number>();
+  for (const h of report.handles) {
+    if (h.type !== 'tcp') continue;
+    if (h.listening) servers.add(endpointText(h.local));
+    else if (h.remote !== null && h.local !== null) locals.set(endpointText(h.local), (locals.get(endpointText(h.local)) ?? 0) + 1);
+  }
+  for (const [local, n] of locals) if (n >= 2) servers.add(local);
   const counts = new Map<string, number>();
   for (const h of report.handles) {
     const name = countedName(h, servers);
