@@ -102,3 +102,12 @@ describe('connections grouped like a server', () => {
     expect(aliveLine(report as never).named).toEqual([{ name: 'tcp -> 10.0.0.5:5432', count: 3 }]);
   });
 });
+
+describe('thread names end to end', () => {
+  it('a worker is named by its script and the process by its Node flags', async () => {
+    const { code, stderr } = await runNode([cli, '--interval', '100', '--', process.execPath, '--no-warnings', fixture('cli-worker-script.cjs')]);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/worker 1 \(cli-worker-script\.cjs\)/);
+    expect(stderr).toMatch(/^pid \d+: node --no-warnings \S*cli-worker-script\.cjs$/m);
+  });
+});

@@ -219,6 +219,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     type: 'start',
     ppid: process.ppid,
     argv: process.argv,
+    execArgv: process.execArgv,
     node: process.version,
     uv: process.versions.uv ?? '',
     time: Date.now(),
@@ -240,6 +241,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     }
   };
   let slowest: Slow[] = [];
+  let sentArgv = JSON.stringify(process.argv);
   // Read synchronously once per window (and at exit, where no promise settles any more).
   const stream = iterations({ minBusyMs: slowMs });
   const timeOrigin = performance.timeOrigin;
@@ -262,6 +264,11 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     // whyAlive() already counted Node's names; count them here only when it did not run.
     const line: WindowLine = { ...base, type: 'window', time: Date.now(), stats, slowest, keepAlive: report?.nodeResources ?? keep ?? keepAlive(), alive, final };
     slowest = [];
+    const argv = JSON.stringify(process.argv);
+    if (argv !== sentArgv) {
+      sentArgv = argv;
+      line.argv = process.argv;
+    }
     return line;
   };
 
