@@ -142,24 +142,39 @@ export function outsideOwnTimer(handles: HandleSummary, keepAlive: Readonly<Reco
  * the pool probe's completion, and one more.
  */
 export const IDLE_ITERATIONS = 3;
+/**
+ * ...and under this utilization (the reporter's own work under load is a few %): a loop
+ * starved of CPU (a throttled container) also manages few iterations, but is busy in
+ * them, and its pool numbers are what shows it.
+ */
+export const IDLE_UTILIZATION = 0.25;
+/** Consecutive idle windows before the probe goes off: a starved loop's utilization readings jump about. */
+export const IDLE_WINDOWS = 2;
 
 /**
  * Keeps the thread-pool probe off while the program is idle. The probe's completion is a
  * loop wake-up of its own: an idle program observed by the CLI would wake twice per
  * interval instead of once (the reporter's timer). A window with at most `IDLE_ITERATIONS`
- * iterations and no pool thread busy or work queued turns it off (its numbers would be
+ * iterations, utilization (less the reporter's own time) under `IDLE_UTILIZATION`, no pool thread busy or work queued
+ * is idle; `IDLE_WINDOWS` of them in a row turn it off (its numbers would be
  * those of an idle pool anyway; `busy` still comes from /proc); any other window turns it
  * back on at the period in force before.
  */
 export function poolProbeSwitch(
   configure: ((options: { probeIntervalMs: number }) => unknown) | undefined,
   periodMs: number,
-): (stats: LoopStats) => void {
+): (stats: LoopStats, ownMs?: number) => void {
   let on = true;
-  return (stats) => {
+  let idleWindows = 0;
+  return (stats, ownMs = 0) => {
     if (configure === undefined || periodMs <= 0) return;
     const pool = stats.threadpool;
-    const idle = stats.iterations <= IDLE_ITERATIONS && (pool.busy ?? 0) === 0 && (pool.queued ?? 0) === 0;
+    // Its own work is the reporter's, not the program's: on a loaded machine it is most of an idle program's active time.
+    const utilization = stats.windowMs > 0 ? Math.max(0, stats.activeMs - ownMs) / stats.windowMs : 0;
+    const idleNow =
+      stats.iterations <= IDLE_ITERATIONS && utilization < IDLE_UTILIZATION && (pool.busy ?? 0) === 0 && (pool.queued ?? 0) === 0;
+    idleWindows = idleNow ? idleWindows + 1 : 0;
+    const idle = idleWindows >= IDLE_WINDOWS;
     if (idle === !on) return;
     try {
       configure({ probeIntervalMs: idle ? 0 : periodMs });
@@ -241,6 +256,8 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     }
   };
   let slowest: Slow[] = [];
+  // The reporter's own time in its previous timer callback: part of the window's active time.
+  let ownMs = 0;
   let sentArgv = JSON.stringify(process.argv);
   // Read synchronously once per window (and at exit, where no promise settles any more).
   const stream = iterations({ minBusyMs: slowMs });
@@ -252,7 +269,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     previous = stats;
     const keep = final ? null : keepAlive();
     if (keep !== null) stats.handles = outsideOwnTimer(stats.handles, keep);
-    if (!final) probe(stats);
+    if (!final) probe(stats, ownMs);
     // Named only up to ALIVE_DETAIL_MAX referenced handles, to keep the walk cheap.
     let report: AliveReport | null = null;
     try {
@@ -298,8 +315,10 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
         process.kill(process.pid, 'SIGTERM');
         return;
       }
+      const began = performance.now();
       write(window(false));
       writeObserved(false);
+      ownMs = performance.now() - began;
     } catch {
       stop();
     }
