@@ -12,7 +12,7 @@ import { type CliOptions, HELP, parse, UsageError } from './options.js';
 import { makePrivateDir } from './private-dir.js';
 import { ENV_DIR, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
 import { LIVE_ROWS, renderLive } from './render.js';
-import { processGroups, programGotItItself, SignalOrigins } from './signals.js';
+import { forwardSignals } from './signals.js';
 import { renderSummary, summaryData } from './summary.js';
 import { Panel } from './terminal.js';
 
@@ -28,7 +28,7 @@ export function nodeOptions(register: string, existing: string | undefined): str
 }
 
 /** The addon's signal-origin counters in the CLI's own process, or null where it does not load. */
-function nativeSignals(): ConstructorParameters<typeof SignalOrigins>[0] {
+function nativeSignals(): Parameters<typeof forwardSignals>[2] {
   try {
     const native = (require('../binding.js') as typeof import('../binding.js')).binding();
     // The CLI's own pool is not observed: no probe waking its loop every 100 ms.
@@ -47,21 +47,13 @@ function fail(message: string, code: number): never {
 /** The program without uvscope in it (nowhere to report): its signals passed on, its exit code kept. */
 function runUnobserved(command: string[]): void {
   const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals) => {
-    const origin = origins.take(signal);
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    if (programGotItItself(signal, origin, processGroups('self'), processGroups(child.pid))) return;
-    child.kill(signal);
-  };
-  for (const signal of FORWARDED) process.on(signal, forward);
-  const origins = new SignalOrigins(nativeSignals());
-  origins.watch(FORWARDED);
+  const unforward = forwardSignals(child, FORWARDED, nativeSignals(), () => child.exitCode !== null || child.signalCode !== null);
   child.on('error', (error: NodeJS.ErrnoException) => {
     const notFound = error.code === 'ENOENT';
     fail(`cannot run ${JSON.stringify(command[0])}: ${notFound ? 'command not found' : error.message}`, notFound ? 127 : 126);
   });
   child.on('exit', (code, signal) => {
-    for (const s of FORWARDED) process.removeListener(s, forward);
+    unforward();
     process.exitCode = code ?? 128 + (signal === null ? 0 : (os.constants.signals[signal] ?? 0));
   });
 }
@@ -116,15 +108,7 @@ function run(command: string[], options: CliOptions): void {
   const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
   let exited = false;
 
-  const forward = (signal: NodeJS.Signals) => {
-    const origin = origins.take(signal);
-    if (exited || child.pid === undefined) return;
-    if (programGotItItself(signal, origin, processGroups('self'), processGroups(child.pid))) return;
-    child.kill(signal);
-  };
-  for (const signal of FORWARDED) process.on(signal, forward);
-  const origins = new SignalOrigins(nativeSignals());
-  origins.watch(FORWARDED);
+  const unforward = forwardSignals(child, FORWARDED, nativeSignals(), () => exited);
   // Last resort if uvscope itself fails: never leave the program running without its parent.
   process.on('exit', () => {
     if (!exited) child.kill('SIGTERM');
@@ -183,7 +167,7 @@ function run(command: string[], options: CliOptions): void {
       fs.writeSync(2, `${live ? '' : '\n'}${text}\n`);
     }
     cleanup();
-    for (const s of FORWARDED) process.removeListener(s, forward);
+    unforward();
     process.exitCode = exitCode;
   });
 }

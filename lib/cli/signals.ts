@@ -61,6 +61,31 @@ export function programGotItItself(
 }
 
 /**
+ * Passes `signals` that reach this process on to `child` unless it got them itself; returns
+ * the function that stops. `native`: the addon's counters, null where it does not load.
+ */
+export function forwardSignals(
+  child: { pid?: number | undefined; kill(signal: NodeJS.Signals): boolean },
+  signals: readonly NodeJS.Signals[],
+  native: OriginBinding | null,
+  ended: () => boolean,
+): () => void {
+  const origins = new SignalOrigins(native);
+  const forward = (signal: NodeJS.Signals) => {
+    const origin = origins.take(signal);
+    if (ended() || child.pid === undefined) return;
+    if (programGotItItself(signal, origin, processGroups('self'), processGroups(child.pid))) return;
+    child.kill(signal);
+  };
+  for (const signal of signals) process.on(signal, forward);
+  // After process.on(): the native handler chains to the one libuv has just installed.
+  origins.watch(signals);
+  return () => {
+    for (const signal of signals) process.removeListener(signal, forward);
+  };
+}
+
+/**
  * Tells, for each signal event Node delivers, whether it came from the kernel or a process.
  * `watch` must run after `process.on(signal)` (the native handler chains to libuv's).
  */
