@@ -25,7 +25,7 @@ function stats(util: number): LoopStats {
     phases: { poll: dist(1, 100), pollWait: dist(100, 500), check: dist(1, 10), timers: dist(1, 10) },
     handles: { total: 5, active: 3, referenced: 1, byType: { tcp: 1 } },
     threadpool: { size: 4, busy: 0, queued: 0, queueWait: dist(0.1, 1, 5) },
-  } as LoopStats;
+  } as unknown as LoopStats;
 }
 
 const start = 1_000_000;
