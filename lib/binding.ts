@@ -115,6 +115,14 @@ export interface NativeBinding {
   handlesWalk(records: Float64Array, pool: Uint8Array, options: number, known: Float64Array): void;
   /** Totals and per-type counts (handlesLayout.countSize doubles), no per-handle detail. */
   handlesCount(out: Float64Array, includeOwn: boolean): void;
+  /**
+   * Counts where `signum` comes from from now on (native/signal_origin.cc), chaining to the
+   * handler already installed (libuv's: call after `process.on(signal)`). False where it
+   * cannot (no sigaction, or no handler to chain to). Absent on Windows builds.
+   */
+  signalOriginWatch?(signum: number): boolean;
+  /** [received from the kernel (a terminal), received from a process (kill), last sender's pid]. */
+  signalOriginRead?(signum: number): [number, number, number];
 }
 
 /** Package root: lib/ in the sources and dist/ when built sit at the same depth. */

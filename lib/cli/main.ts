@@ -9,12 +9,14 @@ import * as path from 'node:path';
 import { Collector } from './collector.js';
 import { Run } from './model.js';
 import { type CliOptions, HELP, parse, UsageError } from './options.js';
+import { makePrivateDir } from './private-dir.js';
 import { ENV_DIR, ENV_HANDLE_STACKS, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
 import { LIVE_ROWS, renderLive } from './render.js';
+import { forwardSignals } from './signals.js';
 import { renderSummary, summaryData } from './summary.js';
 import { Panel } from './terminal.js';
 
-/** Signals passed on to the program. SIGWINCH and terminal Ctrl-C/Ctrl-Z reach it from the tty itself. */
+/** Signals passed on to the program unless it got them itself (lib/cli/signals.ts). SIGWINCH and Ctrl-Z reach it from the tty. */
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 /** How often the channel files are read, ms. */
 const READ_EVERY_MS = 100;
@@ -25,13 +27,44 @@ export function nodeOptions(register: string, existing: string | undefined): str
   return `--require ${quoted}${existing ? ' ' + existing : ''}`;
 }
 
+/** The addon's signal-origin counters in the CLI's own process, or null where it does not load. */
+function nativeSignals(): Parameters<typeof forwardSignals>[2] {
+  try {
+    const native = (require('../binding.js') as typeof import('../binding.js')).binding();
+    // The CLI's own pool is not observed: no probe waking its loop every 100 ms.
+    native.threadpoolConfigure(0);
+    return native;
+  } catch {
+    return null;
+  }
+}
+
 function fail(message: string, code: number): never {
   fs.writeSync(2, `uvscope: ${message}\n`);
   process.exit(code);
 }
 
+/** The program without uvscope in it (nowhere to report): its signals passed on, its exit code kept. */
+function runUnobserved(command: string[]): void {
+  const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit' });
+  const unforward = forwardSignals(child, FORWARDED, nativeSignals(), () => child.exitCode !== null || child.signalCode !== null);
+  child.on('error', (error: NodeJS.ErrnoException) => {
+    const notFound = error.code === 'ENOENT';
+    fail(`cannot run ${JSON.stringify(command[0])}: ${notFound ? 'command not found' : error.message}`, notFound ? 127 : 126);
+  });
+  child.on('exit', (code, signal) => {
+    unforward();
+    process.exitCode = code ?? 128 + (signal === null ? 0 : (os.constants.signals[signal] ?? 0));
+  });
+}
+
 function run(command: string[], options: CliOptions): void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-'));
+  const { dir, note } = makePrivateDir();
+  if (note !== null) fs.writeSync(2, `uvscope: ${note}\n`);
+  if (dir === null) {
+    runUnobserved(command);
+    return;
+  }
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   const register = path.join(__dirname, '..', 'register.js');
   const env: NodeJS.ProcessEnv = {
@@ -48,14 +81,17 @@ function run(command: string[], options: CliOptions): void {
   const live = stderrTty && !options.json;
   let jsonFd: number | null = null;
   try {
+    // Not on a terminal, JSON lines go to stderr only when asked for (--json): they would
+    // land in the program's own stderr, between the halves of its partial lines.
     if (options.out !== null) jsonFd = fs.openSync(options.out, 'w');
-    else if (!live) jsonFd = 2;
+    else if (options.json) jsonFd = 2;
   } catch (error) {
     cleanup();
     fail(`--out: cannot write ${JSON.stringify(options.out)}: ${(error as Error).message}`, 2);
   }
   const color = options.color ?? (stderrTty && !process.env.NO_COLOR);
-  const width = () => (stderrTty ? process.stderr.columns || 80 : 80);
+  // Cut lines only where a terminal would wrap them: a file or a pipe gets them whole.
+  const width = () => (stderrTty ? process.stderr.columns || 80 : Infinity);
   const emit = (text: string) => {
     if (jsonFd === null) return;
     try {
@@ -73,10 +109,7 @@ function run(command: string[], options: CliOptions): void {
   const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
   let exited = false;
 
-  const forward = (signal: NodeJS.Signals) => {
-    if (!exited) child.kill(signal);
-  };
-  for (const signal of FORWARDED) process.on(signal, forward);
+  const unforward = forwardSignals(child, FORWARDED, nativeSignals(), () => exited);
   // Last resort if uvscope itself fails: never leave the program running without its parent.
   process.on('exit', () => {
     if (!exited) child.kill('SIGTERM');
@@ -135,7 +168,7 @@ function run(command: string[], options: CliOptions): void {
       fs.writeSync(2, `${live ? '' : '\n'}${text}\n`);
     }
     cleanup();
-    for (const s of FORWARDED) process.removeListener(s, forward);
+    unforward();
     process.exitCode = exitCode;
   });
 }

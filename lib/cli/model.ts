@@ -2,6 +2,7 @@
 // Memory stays bounded however long the program runs: a short history for the live view,
 // and running totals plus small top-N lists for the summary.
 import type { LoopStats } from '../types.js';
+import { applicationThread } from './labels.js';
 import { type ChannelLine, type ThreadLine, type WindowLine, keepSlowest } from './protocol.js';
 
 /** Windows kept per thread for the live view's trends. */
@@ -63,6 +64,8 @@ export interface ThreadState {
   threadId: number;
   ppid: number | null;
   argv: string[];
+  /** Node's own flags (`process.execArgv`); empty where the reporter did not send them. */
+  execArgv: string[];
   node: string;
   uv: string;
   startTime: number;
@@ -136,7 +139,7 @@ export class Run {
     let state = this.threads.get(key);
     if (state === undefined) {
       state = {
-        key, pid, threadId, ppid: null, argv: [], node: '', uv: '', startTime: time, error: null,
+        key, pid, threadId, ppid: null, argv: [], execArgv: [], node: '', uv: '', startTime: time, error: null,
         history: [], totals: emptyTotals(), total: null, worstWindows: [], slowest: [], saturation: [], cpuWait: [],
         ended: false, exitCode: null, lastTime: time, ownTime: null, observed: null, observedAlive: null,
       };
@@ -156,6 +159,7 @@ export class Run {
     if (l.type === 'start') {
       state.ppid = l.ppid;
       state.argv = l.argv;
+      state.execArgv = l.execArgv ?? [];
       state.node = l.node;
       state.uv = l.uv;
       state.startTime = l.time;
@@ -175,6 +179,7 @@ export class Run {
 
   private addWindow(state: ThreadState, line: WindowLine): void {
     const s = line.stats;
+    if (line.argv !== undefined) state.argv = line.argv;
     state.lastTime = line.time;
     // A final window is whatever was left at exit, often a few ms: as a rate it would
     // mislead the live view, so the trends keep it only when it is a full one.
@@ -238,15 +243,16 @@ export class Run {
     }
   }
 
-  /** The thread shown in detail: the live main thread that has done the most work. */
+  /**
+   * The thread shown in detail: a live one over an ended one, then the application's
+   * (`applicationThread`: not npx's or npm's, its main thread over a pool worker when the
+   * main thread did work), then the most work.
+   */
   focus(): ThreadState | undefined {
-    let best: ThreadState | undefined;
-    const score = (t: ThreadState) => (t.ended ? 0 : 1e12) + (t.threadId === 0 ? 1e11 : 0) + t.totals.activeMs;
-    for (const t of this.threads.values()) {
-      if (t.error !== null && t.totals.windows === 0) continue;
-      if (best === undefined || score(t) > score(best)) best = t;
-    }
-    return best;
+    const usable = [...this.threads.values()].filter((t) => t.error === null || t.totals.windows > 0);
+    const live = usable.filter((t) => !t.ended);
+    const pool = (live.length > 0 ? live : usable).sort((a, b) => b.totals.activeMs - a.totals.activeMs);
+    return applicationThread(pool, (t) => t.totals.activeMs, live.length > 0 ? live : usable);
   }
 }
 

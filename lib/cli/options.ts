@@ -30,18 +30,21 @@ uvscope loaded first in every Node process and worker thread it starts, shows wh
 each event loop is doing while it runs, and prints a summary when it ends.
 
 On a terminal: a live view at the bottom of the screen, refreshed every interval;
-the program's own output scrolls above it. Otherwise (or with --json): one JSON
-line per thread per interval, on stderr or in the --out file (format: README, "JSON lines").
+the program's own output scrolls above it. Otherwise: only the summary, on stderr
+once the program has ended. --json: one JSON line per thread per interval on stderr
+(between the program's own stderr lines) instead of the live view; --out <file>: the
+same lines in a file (format: README, "JSON lines").
 
 The program's stdin, stdout and stderr are its own: uvscope reports through files
 in a private temporary directory. Signals sent to uvscope (SIGINT, SIGTERM,
-SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) are forwarded to the program. uvscope exits
+SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2) are forwarded to the program, except those it
+got itself from the terminal (Ctrl-C reaches it once). uvscope exits
 with the program's exit code, or 128 + the signal number if a signal ended it.
 
 Options:
   --interval <ms>   Window length and refresh period, ms; ${INTERVAL_MIN_MS} to ${INTERVAL_MAX_MS}.
                     Default ${INTERVAL_DEFAULT_MS}.
-  --json            JSON lines instead of the live view, even on a terminal.
+  --json            JSON lines on stderr (instead of the live view on a terminal).
   --out <file>      Write the JSON lines to <file> (created or truncated); the
                     live view stays on the terminal if there is one.
   --slow-ms <ms>    Record the phase breakdown of every iteration at least this

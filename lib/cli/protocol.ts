@@ -38,8 +38,10 @@ export interface StartLine {
   ppid: number;
   /** 0 for a process's main thread, the worker's `threadId` otherwise. */
   threadId: number;
-  /** `process.argv` of the process. */
+  /** `process.argv` of the process (in a worker, at preload: `[node]` only; see `WindowLine.argv`). */
   argv: string[];
+  /** `process.execArgv`: Node's own flags (`--test`, `--inspect`...), which `argv` leaves out. Absent from older reporters. */
+  execArgv?: string[];
   /** `process.version`. */
   node: string;
   /** `process.versions.uv`. */
@@ -78,6 +80,11 @@ export interface WindowLine {
   alive: AliveLine | null;
   /** True on the last line, written from `process.on('exit')`. */
   final: boolean;
+  /**
+   * `process.argv` when it changed since the thread's previous line: a worker's script is
+   * in it only once the worker runs, after the `start` line was written.
+   */
+  argv?: string[];
   /** On the last line only: `loopStats()` since recording started (whole-run percentiles). */
   total?: LoopStats;
   /** On the last line only: the exit code the process is exiting with. */

@@ -4,6 +4,7 @@ import { plural } from '../handles.js';
 import type { Distribution } from '../types.js';
 import { commandLine, count, fit, ms, type Paint, paint, percent, seconds, sparkline } from './format.js';
 import { LONG_ITERATION_MS, type Run, type ThreadState, latestWindow } from './model.js';
+import { threadLabel } from './labels.js';
 import type { WindowLine } from './protocol.js';
 
 export interface LiveOptions {
@@ -82,7 +83,7 @@ function phaseRow(p: Paint, name: string, history: WindowLine[], pick: (w: Windo
 }
 
 function threadName(t: ThreadState): string {
-  return t.threadId === 0 ? `pid ${t.pid}` : `pid ${t.pid} worker ${t.threadId}`;
+  return threadLabel(t);
 }
 
 /** ` blocked 12.3s` / ` running 2.10s` for a worker the main thread sees inside one long iteration. */

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 
 import { describeHandle, endpointText, originText } from '../handles.js';
-import type { AliveReport, HandleInfo, IterationRecord, LoopStats, ThreadStats } from '../types.js';
+import type { AliveReport, HandleInfo, HandleSummary, IterationRecord, LoopStats, ThreadStats } from '../types.js';
 import {
   ALIVE_DETAIL_MAX,
   ALIVE_NAMES,
@@ -66,10 +66,21 @@ function countedName(h: HandleInfo, servers: ReadonlySet<string>): string {
   return (servers.has(local) ? `tcp ${local} <- client` : `tcp -> ${endpointText(h.remote)}`) + originText(h);
 }
 
-/** A `whyAlive()` report with equal names counted. */
-function aliveLine(report: AliveReport): AliveLine {
+/**
+ * A `whyAlive()` report with equal names counted. A server's side of its connections is
+ * told by the local endpoint: one this process listens on, or one that two or more
+ * connections share (a node:cluster worker's accepted connections, whose listening socket
+ * lives in the primary; outgoing connections each have their own ephemeral local port).
+ */
+export function aliveLine(report: AliveReport): AliveLine {
   const servers = new Set<string>();
-  for (const h of report.handles) if (h.type === 'tcp' && h.listening) servers.add(endpointText(h.local));
+  const locals = new Map<string, number>();
+  for (const h of report.handles) {
+    if (h.type !== 'tcp') continue;
+    if (h.listening) servers.add(endpointText(h.local));
+    else if (h.remote !== null && h.local !== null) locals.set(endpointText(h.local), (locals.get(endpointText(h.local)) ?? 0) + 1);
+  }
+  for (const [local, n] of locals) if (n >= 2) servers.add(local);
   const counts = new Map<string, number>();
   for (const h of report.handles) {
     const name = countedName(h, servers);
@@ -114,6 +125,67 @@ function makeObserver(threads: (since?: ThreadStats[]) => ThreadStats[], base: {
   };
 }
 
+/**
+ * The handle counts as they are outside the reporter's own timer callback, where it takes
+ * them. Node runs every JavaScript timer on one libuv timer, which libuv stops before
+ * calling it and Node restarts after the callbacks (ref'd exactly when a ref'd JavaScript
+ * timer is pending): read from inside, a program kept alive by a timer shows `0 ref'd`.
+ * The reporter's own interval is pending, so that handle is active again right after;
+ * `keepAlive` (`process.getActiveResourcesInfo()`) says whether it is ref'd.
+ */
+export function outsideOwnTimer(handles: HandleSummary, keepAlive: Readonly<Record<string, number>>): HandleSummary {
+  const referenced = (keepAlive['Timeout'] ?? 0) > 0 ? 1 : 0;
+  return { ...handles, active: handles.active + 1, referenced: handles.referenced + referenced };
+}
+
+/**
+ * Most iterations a window may have and still count as idle: the reporter's own timer,
+ * the pool probe's completion, and one more.
+ */
+export const IDLE_ITERATIONS = 3;
+/**
+ * ...and under this utilization (the reporter's own work under load is a few %): a loop
+ * starved of CPU (a throttled container) also manages few iterations, but is busy in
+ * them, and its pool numbers are what shows it.
+ */
+export const IDLE_UTILIZATION = 0.25;
+/** Consecutive idle windows before the probe goes off: a starved loop's utilization readings jump about. */
+export const IDLE_WINDOWS = 2;
+
+/**
+ * Keeps the thread-pool probe off while the program is idle. The probe's completion is a
+ * loop wake-up of its own: an idle program observed by the CLI would wake twice per
+ * interval instead of once (the reporter's timer). A window with at most `IDLE_ITERATIONS`
+ * iterations, utilization (less the reporter's own time) under `IDLE_UTILIZATION`, no pool thread busy or work queued
+ * is idle; `IDLE_WINDOWS` of them in a row turn it off (its numbers would be
+ * those of an idle pool anyway; `busy` still comes from /proc); any other window turns it
+ * back on at the period in force before.
+ */
+export function poolProbeSwitch(
+  configure: ((options: { probeIntervalMs: number }) => unknown) | undefined,
+  periodMs: number,
+): (stats: LoopStats, ownMs?: number) => void {
+  let on = true;
+  let idleWindows = 0;
+  return (stats, ownMs = 0) => {
+    if (configure === undefined || periodMs <= 0) return;
+    const pool = stats.threadpool;
+    // Its own work is the reporter's, not the program's: on a loaded machine it is most of an idle program's active time.
+    const utilization = stats.windowMs > 0 ? Math.max(0, stats.activeMs - ownMs) / stats.windowMs : 0;
+    const idleNow =
+      stats.iterations <= IDLE_ITERATIONS && utilization < IDLE_UTILIZATION && (pool.busy ?? 0) === 0 && (pool.queued ?? 0) === 0;
+    idleWindows = idleNow ? idleWindows + 1 : 0;
+    const idle = idleWindows >= IDLE_WINDOWS;
+    if (idle === !on) return;
+    try {
+      configure({ probeIntervalMs: idle ? 0 : periodMs });
+      on = !idle;
+    } catch {
+      // the probe stays as it is
+    }
+  };
+}
+
 /** Starts reporting in this thread if the CLI's channel variable is set; at most once per thread. */
 export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   const dir = env[ENV_DIR];
@@ -153,12 +225,15 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     }
   }
   // Thread-pool queue numbers need request tracking; the CLI is an investigation tool, so turn it on.
-  const configure = (api as { configureThreadpool?: (options: { track: boolean }) => unknown }).configureThreadpool;
+  type Configure = (options: { track?: boolean; probeIntervalMs?: number }) => { probeIntervalMs?: number } | undefined;
+  const configure = (api as { configureThreadpool?: Configure }).configureThreadpool;
+  let probeIntervalMs = 0;
   try {
-    configure?.({ track: true });
+    probeIntervalMs = configure?.({ track: true })?.probeIntervalMs ?? 0;
   } catch {
     // an older build without tracking: busy/queued stay null
   }
+  const probe = poolProbeSwitch(configure, probeIntervalMs);
 
   const intervalMs = envNumber(env[ENV_INTERVAL], INTERVAL_DEFAULT_MS, INTERVAL_MIN_MS, INTERVAL_MAX_MS);
   const slowMs = envNumber(env[ENV_SLOW], SLOW_DEFAULT_MS, 0, SLOW_MAX_MS);
@@ -170,6 +245,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     type: 'start',
     ppid: process.ppid,
     argv: process.argv,
+    execArgv: process.execArgv,
     node: process.version,
     uv: process.versions.uv ?? '',
     time: Date.now(),
@@ -191,6 +267,9 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     }
   };
   let slowest: Slow[] = [];
+  // The reporter's own time in its previous timer callback: part of the window's active time.
+  let ownMs = 0;
+  let sentArgv = JSON.stringify(process.argv);
   // Read synchronously once per window (and at exit, where no promise settles any more).
   const stream = iterations({ minBusyMs: slowMs });
   const timeOrigin = performance.timeOrigin;
@@ -199,6 +278,9 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     for (const record of stream.readNow()) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
     const stats = loopStats(previous);
     previous = stats;
+    const keep = final ? null : keepAlive();
+    if (keep !== null) stats.handles = outsideOwnTimer(stats.handles, keep);
+    if (!final) probe(stats, ownMs);
     // Named only up to ALIVE_DETAIL_MAX referenced handles, to keep the walk cheap.
     let report: AliveReport | null = null;
     try {
@@ -208,8 +290,13 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     }
     const alive = report === null ? null : aliveLine(report);
     // whyAlive() already counted Node's names; count them here only when it did not run.
-    const line: WindowLine = { ...base, type: 'window', time: Date.now(), stats, slowest, keepAlive: report?.nodeResources ?? keepAlive(), alive, final };
+    const line: WindowLine = { ...base, type: 'window', time: Date.now(), stats, slowest, keepAlive: report?.nodeResources ?? keep ?? keepAlive(), alive, final };
     slowest = [];
+    const argv = JSON.stringify(process.argv);
+    if (argv !== sentArgv) {
+      sentArgv = argv;
+      line.argv = process.argv;
+    }
     return line;
   };
 
@@ -239,8 +326,10 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
         process.kill(process.pid, 'SIGTERM');
         return;
       }
+      const began = performance.now();
       write(window(false));
       writeObserved(false);
+      ownMs = performance.now() - began;
     } catch {
       stop();
     }

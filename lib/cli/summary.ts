@@ -2,6 +2,7 @@
 import { commandLine, count, fit, ms, paint, percent, seconds } from './format.js';
 import type { ThreadActivity } from '../types.js';
 import { LONG_ITERATION_MS, type Run, type RunStats, type SaturationPeriod, type SlowIteration, type ThreadState, wholeRun } from './model.js';
+import { applicationThread, programLine, threadLabel } from './labels.js';
 import type { AliveLine, WindowLine } from './protocol.js';
 import { aliveParts, aliveText, keepAliveText } from './render.js';
 
@@ -33,6 +34,8 @@ export interface SummaryData {
     pid: number;
     threadId: number;
     argv: string[];
+    /** Node's own flags of the thread's process (`process.execArgv`). */
+    execArgv: string[];
     iterations: number;
     utilization: number;
     busyP99Ms: number | null;
@@ -172,6 +175,7 @@ export function summaryData(run: Run, outcome: Outcome, command: readonly string
         pid: t.pid,
         threadId: t.threadId,
         argv: t.argv,
+        execArgv: t.execArgv,
         iterations: n.iterations,
         utilization: utilization(t),
         busyP99Ms: n.total?.busy.p99Ms ?? null,
@@ -210,12 +214,12 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
     lines.push('no Node.js process reported: was the command a Node program (or one that starts Node)?');
     return lines.map((l) => fit(l, options.width));
   }
-  const [main, ...rest] = threads;
+  const first = applicationThread(threads, workMs)!;
+  const [main, ...rest] = [first, ...threads.filter((t) => t !== first)];
   const detailed = [main!, ...rest.filter((t) => runNumbers(t).busyMaxMs >= 10 || t.saturation.length > 0)].slice(0, 3);
   for (const t of detailed) {
     lines.push('');
-    const name = t.threadId === 0 ? `pid ${t.pid}` : `pid ${t.pid} worker ${t.threadId}`;
-    lines.push(p.bold(`${name}: ${commandLine(t.argv)}`));
+    lines.push(p.bold(`${threadLabel(t)}: ${programLine(t)}`));
     if (t.error !== null) lines.push(`  uvscope could not start here: ${t.error}`);
     if (t.totals.windows === 0 && t.observed === null) {
       lines.push('  no window reported');
@@ -291,10 +295,10 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
     lines.push('');
     lines.push(p.bold('also observed'));
     for (const t of quiet.slice(0, 8)) {
-      const name = t.threadId === 0 ? `pid ${t.pid}` : `pid ${t.pid} worker ${t.threadId}`;
+      const name = threadLabel(t);
       const n = runNumbers(t);
       const note = activityNote(t, run.startTime);
-      lines.push(`  ${name}: ${count(n.iterations)} iterations, util ${percent(utilization(t))}, slowest ${ms(n.busyMaxMs)} · ${commandLine(t.argv)}`);
+      lines.push(`  ${name}: ${count(n.iterations)} iterations, util ${percent(utilization(t))}, slowest ${ms(n.busyMaxMs)} · ${programLine(t)}`);
       if (note !== null) lines.push(`    ${note}`);
     }
     if (quiet.length > 8) lines.push(`  … and ${quiet.length - 8} more`);
