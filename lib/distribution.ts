@@ -1,6 +1,6 @@
 // Decodes the native log-linear histograms (native/histogram.h) into `Distribution`s,
 // and subtracts two cumulative images to get a window's distribution.
-import type { Distribution } from './types.js';
+import type { Distribution, RawHistogram } from './types.js';
 
 /** The native bucket layout, exported by the addon as `histogramLayout`. */
 export interface HistogramLayout {
@@ -143,4 +143,23 @@ export function toDistribution(layout: HistogramLayout, image: HistogramImage, m
 /** The distribution of nothing. */
 export function emptyDistribution(): Distribution {
   return { count: 0, totalMs: 0, minMs: 0, maxMs: 0, meanMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, p999Ms: 0 };
+}
+
+/**
+ * The public form of a cumulative image: non-empty buckets with their edges in ns. `count` is
+ * the buckets' sum, so that it always adds up (a read racing the recording thread can see a
+ * value in the header before its bucket, or the other way round).
+ */
+export function rawHistogram(layout: HistogramLayout, image: HistogramImage): RawHistogram {
+  const buckets: RawHistogram['buckets'] = [];
+  let count = 0;
+  const last = layout.buckets - 1;
+  for (let i = 0; i <= last; i++) {
+    const n = image.buckets[i] ?? 0;
+    if (n <= 0) continue;
+    count += n;
+    // The last bucket also holds every value past the layout's range.
+    buckets.push({ lowNs: bucketLow(layout, i), highNs: i === last ? Infinity : bucketHigh(layout, i), count: n });
+  }
+  return { count, sumNs: count === 0 ? 0 : image.sum, minNs: count === 0 ? 0 : image.min, maxNs: count === 0 ? 0 : image.max, buckets };
 }

@@ -49,6 +49,15 @@ export const loopStats = loop.loopStats;
  */
 export const threads = loop.threads;
 
+/**
+ * Every thread's loop histograms and counters, raw and cumulative since recording started:
+ * bucket edges (ns) and counts, for exporting losslessly. Reading never resets anything.
+ */
+export const loopHistograms = loop.loopHistograms;
+
+/** The thread pool's histograms, raw and cumulative (process-wide). */
+export const threadpoolHistograms = pool.threadpoolHistograms;
+
 /** One window snapshot per `intervalMs`, as an async iterator. */
 export const watch = makeWatch(loopStats);
 
@@ -69,6 +78,7 @@ export type {
   HandleInfo,
   HandleInfoCommon,
   HandleSummary,
+  HistogramBucket,
   IterationRecord,
   LoopHandleInfo,
   LoopPhases,
@@ -76,12 +86,15 @@ export type {
   PipeHandleInfo,
   PollHandleInfo,
   ProcessHandleInfo,
+  RawHistogram,
   SignalHandleInfo,
   SocketEndpoint,
   StreamInfoCommon,
   TcpHandleInfo,
   ThreadActivity,
+  ThreadHistograms,
   ThreadKernelState,
+  ThreadpoolHistograms,
   ThreadpoolInFlight,
   ThreadpoolStats,
   ThreadpoolThread,
