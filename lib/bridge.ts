@@ -124,8 +124,8 @@ export const DEFAULT_BOUNDARIES_S: readonly number[] = [
  */
 export const EXACT_BOUNDARIES_S: readonly number[] = (() => {
   const out: number[] = [];
-  for (let k = 13; k < 34; k++) for (let j = 0; j < 4; j++) out.push((2 ** k * (1 + j / 4) - 1) * 1e-9);
-  out.push((2 ** 34 - 1) * 1e-9);
+  for (let k = 13; k < 34; k++) for (let j = 0; j < 4; j++) out.push((2 ** k * (1 + j / 4) - 1) / 1e9);
+  out.push((2 ** 34 - 1) / 1e9);
   return out;
 })();
 
