@@ -47,7 +47,9 @@ describe('raw cumulative histograms', () => {
     expect(mine.phases.timers.count).toBe(stats.phases.timers.count);
     expect(mine.busy.maxNs / 1e6).toBeCloseTo(stats.busy.maxMs, 6);
     expect(mine.busy.maxNs).toBeGreaterThanOrEqual(3e6);
-    expect(Math.abs(mine.activeMs + mine.idleMs - stats.windowMs)).toBeLessThan(5); // read a moment later
+    // Read a moment later than loopStats(): the window grew by the time between the two reads.
+    expect(Math.abs(mine.activeMs + mine.idleMs - stats.windowMs - (mine.timestamp - stats.timestamp))).toBeLessThan(0.01);
+    expect(mine.activeMs + mine.idleMs).toBeCloseTo(mine.timestamp - mine.startTimestamp, 3);
     expect(mine.startTimestamp).toBeLessThan(mine.timestamp);
 
     await new Promise((r) => setTimeout(r, 20));
@@ -60,7 +62,10 @@ describe('raw cumulative histograms', () => {
 
   it('reads the thread pool\'s histograms, in step with threadpool()', async () => {
     uvscope.configureThreadpool({ probeIntervalMs: 5 });
-    await new Promise((r) => setTimeout(r, 100));
+    // The probe submits only while the loop iterates: keep it iterating.
+    const busy = setInterval(() => {}, 2);
+    await new Promise((r) => setTimeout(r, 150));
+    clearInterval(busy);
     const stats = uvscope.threadpool();
     const raw = uvscope.threadpoolHistograms();
     expect(raw.queueWait.count).toBeGreaterThan(0);
