@@ -66,19 +66,40 @@ export { optionsObject };
 /** A `performance.now()` time as Unix epoch ms. */
 export const epochMs = (perfMs: number) => performance.timeOrigin + perfMs;
 
+/** A histogram kept between collections: bucket lower edges and counts in typed arrays (16 bytes a bucket). */
+export interface CompactHistogram {
+  count: number;
+  sumNs: number;
+  minNs: number;
+  maxNs: number;
+  low: Float64Array;
+  counts: Float64Array;
+}
+
+export function compact(h: RawHistogram): CompactHistogram {
+  const low = new Float64Array(h.buckets.length);
+  const counts = new Float64Array(h.buckets.length);
+  h.buckets.forEach((b, i) => {
+    low[i] = b.lowNs;
+    counts[i] = b.count;
+  });
+  return { count: h.count, sumNs: h.sumNs, minNs: h.minNs, maxNs: h.maxNs, low, counts };
+}
+
 /**
  * `later - earlier` of two cumulative reads of one histogram. min and max are exact where the
  * window holds the run's extreme (the cumulative value moved), otherwise bounded by the
  * edges of the first and last non-empty bucket (as `loopStats(since)` does).
  */
-export function subtractRaw(later: RawHistogram, earlier: RawHistogram | undefined): RawHistogram {
+export function subtractRaw(later: RawHistogram, earlier: CompactHistogram | undefined): RawHistogram {
   if (earlier === undefined || earlier.count === 0) return later;
-  const before = new Map<number, number>();
-  for (const b of earlier.buckets) before.set(b.lowNs, b.count);
   const buckets: HistogramBucket[] = [];
   let count = 0;
+  let j = 0;
+  // Both ascending, and every bucket of `earlier` is in `later` (cumulative): one merge walk.
   for (const b of later.buckets) {
-    const n = b.count - (before.get(b.lowNs) ?? 0);
+    while (j < earlier.low.length && earlier.low[j]! < b.lowNs) j++;
+    const n = b.count - (j < earlier.low.length && earlier.low[j] === b.lowNs ? earlier.counts[j]! : 0);
     if (n > 0) {
       buckets.push({ lowNs: b.lowNs, highNs: b.highNs, count: n });
       count += n;
@@ -90,6 +111,31 @@ export function subtractRaw(later: RawHistogram, earlier: RawHistogram | undefin
   const minNs = later.minNs < earlier.minNs ? later.minNs : Math.max(first.lowNs, later.minNs);
   const maxNs = later.maxNs > earlier.maxNs ? later.maxNs : Math.min(last.highNs, later.maxNs);
   return { count, sumNs: Math.max(0, later.sumNs - earlier.sumNs), minNs, maxNs, buckets };
+}
+
+/** What a delta exporter keeps of a thread between collections. */
+export interface LoopState {
+  startTimestamp: number;
+  timestamp: number;
+  activeMs: number;
+  idleMs: number;
+  iterations: number;
+  events: number | null;
+  /** busy, wait, then the phases in `loopHistogramsOf` order. */
+  histograms: CompactHistogram[] | null;
+}
+
+export function loopState(t: ThreadHistograms, withHistograms: boolean): LoopState {
+  const h = loopHistogramsOf(t);
+  return {
+    startTimestamp: t.startTimestamp,
+    timestamp: t.timestamp,
+    activeMs: t.activeMs,
+    idleMs: t.idleMs,
+    iterations: t.iterations,
+    events: t.events,
+    histograms: withHistograms ? [h.busy, h.wait, ...h.phases.map(([, x]) => x)].map(compact) : null,
+  };
 }
 
 /** Where a bucket is placed when mapped onto other buckets: its midpoint, ns (the last, open bucket: the max). */

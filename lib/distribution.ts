@@ -151,15 +151,36 @@ export function emptyDistribution(): Distribution {
  * value in the header before its bucket, or the other way round).
  */
 export function rawHistogram(layout: HistogramLayout, image: HistogramImage): RawHistogram {
+  const { low, high } = edgesOf(layout);
   const buckets: RawHistogram['buckets'] = [];
   let count = 0;
-  const last = layout.buckets - 1;
-  for (let i = 0; i <= last; i++) {
-    const n = image.buckets[i] ?? 0;
-    if (n <= 0) continue;
-    count += n;
-    // The last bucket also holds every value past the layout's range.
-    buckets.push({ lowNs: bucketLow(layout, i), highNs: i === last ? Infinity : bucketHigh(layout, i), count: n });
+  const counts = image.buckets;
+  for (let i = 0; i < layout.buckets; i++) {
+    const n = counts[i]!;
+    if (n > 0) {
+      count += n;
+      buckets.push({ lowNs: low[i]!, highNs: high[i]!, count: n });
+    }
   }
   return { count, sumNs: count === 0 ? 0 : image.sum, minNs: count === 0 ? 0 : image.min, maxNs: count === 0 ? 0 : image.max, buckets };
+}
+
+const edges = new WeakMap<HistogramLayout, { low: Float64Array; high: Float64Array }>();
+
+/** Every bucket's edges, computed once per layout (raw reads run on every export). */
+function edgesOf(layout: HistogramLayout): { low: Float64Array; high: Float64Array } {
+  let e = edges.get(layout);
+  if (e === undefined) {
+    const low = new Float64Array(layout.buckets);
+    const high = new Float64Array(layout.buckets);
+    for (let i = 0; i < layout.buckets; i++) {
+      low[i] = bucketLow(layout, i);
+      high[i] = bucketHigh(layout, i);
+    }
+    // The last bucket also holds every value past the layout's range.
+    high[layout.buckets - 1] = Infinity;
+    e = { low, high };
+    edges.set(layout, e);
+  }
+  return e;
 }

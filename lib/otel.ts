@@ -12,7 +12,11 @@ import {
   epochMs,
   explicitCounts,
   exponentialBuckets,
+  type CompactHistogram,
+  type LoopState,
+  compact,
   loopHistogramsOf,
+  loopState,
   optionsObject,
   quantileNs,
   read,
@@ -20,7 +24,7 @@ import {
   subtractRaw,
 } from './bridge.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
-import type { RawHistogram, ThreadHistograms } from './types.js';
+import type { RawHistogram } from './types.js';
 import { numberOption } from './validate.js';
 
 export type { BridgeThreadOptions } from './bridge.js';
@@ -125,9 +129,9 @@ export interface UvscopeMetricProducerOptions extends BridgeThreadOptions {
 }
 
 interface Earlier {
-  loops: Map<number, { loop: ThreadHistograms; at: number }>;
+  loops: Map<number, LoopState>;
   handles: Map<string, number>;
-  pool: { at: number; queueWait: RawHistogram } | null;
+  pool: { at: number; queueWait: CompactHistogram | null } | null;
   poolCounts: Map<string, number>;
 }
 
@@ -199,8 +203,8 @@ export class UvscopeMetricProducer {
     for (const t of r.loops) {
       const prev = earlier.loops.get(t.threadId);
       // A thread id is never reused; a matching start confirms it is the same recorder.
-      const base = prev !== undefined && prev.loop.startTimestamp === t.startTimestamp ? prev.loop : undefined;
-      next.loops.set(t.threadId, { loop: t, at: r.timestamp });
+      const base = prev !== undefined && prev.startTimestamp === t.startTimestamp ? prev : undefined;
+      next.loops.set(t.threadId, loopState(t, delta));
       const start = hrTime(delta && base !== undefined ? base.timestamp : t.startTimestamp);
       const attributes = { 'thread.id': t.threadId };
       const sub = (now: number, before: number | undefined) => (delta ? now - (before ?? 0) : now);
@@ -219,11 +223,11 @@ export class UvscopeMetricProducer {
       iterations.push(point(sub(t.iterations, base?.iterations)));
       if (t.events !== null) events.push(point(sub(t.events, base?.events ?? 0)));
       const h = loopHistogramsOf(t);
-      const b = base === undefined ? undefined : loopHistogramsOf(base);
-      busy.push(point(this.#histogram(h.busy, delta ? b?.busy : undefined)));
-      wait.push(point(this.#histogram(h.wait, delta ? b?.wait : undefined)));
+      const b = base?.histograms ?? undefined;
+      busy.push(point(this.#histogram(h.busy, b?.[0])));
+      wait.push(point(this.#histogram(h.wait, b?.[1])));
       h.phases.forEach(([name, hist], i) => {
-        phase.push(point(this.#histogram(hist, delta ? b?.phases[i]![1] : undefined), { 'uvscope.eventloop.phase': name }));
+        phase.push(point(this.#histogram(hist, b?.[2 + i]), { 'uvscope.eventloop.phase': name }));
       });
     }
 
@@ -279,10 +283,10 @@ export class UvscopeMetricProducer {
       }
       metrics.push(
         this.#histogramMetric('uvscope.threadpool.work.wait_time', 'How long the probe work item waited for a libuv thread-pool thread.', [
-          poolPoint(this.#histogram(histograms.queueWait, delta ? earlier.pool?.queueWait : undefined)),
+          poolPoint(this.#histogram(histograms.queueWait, earlier.pool?.queueWait ?? undefined)),
         ]),
       );
-      next.pool = { at: r.timestamp, queueWait: histograms.queueWait };
+      next.pool = { at: r.timestamp, queueWait: delta ? compact(histograms.queueWait) : null };
     }
 
     this.#earlier = next;
@@ -297,7 +301,7 @@ export class UvscopeMetricProducer {
     return (this.#startAt ??= now);
   }
 
-  #histogram(now: RawHistogram, before: RawHistogram | undefined): unknown {
+  #histogram(now: RawHistogram, before: CompactHistogram | undefined): unknown {
     const h = subtractRaw(now, before);
     const s = 1e-9;
     if (this.#aggregation === 'explicit') {
@@ -393,7 +397,7 @@ export class UvscopeInstrumentation {
   #provider: OtelMeterProviderLike | undefined;
   #registered: { meter: OtelMeterLike; callback: (result: OtelBatchObservableResult) => void; observables: OtelObservable[] } | undefined;
   #enabled = false;
-  #previous: BridgeRead | undefined;
+  #previous: { loops: Map<number, LoopState>; queueWait: CompactHistogram | null } | undefined;
   #config: UvscopeInstrumentationOptions;
 
   constructor(options?: UvscopeInstrumentationOptions) {
@@ -482,10 +486,12 @@ export class UvscopeInstrumentation {
     };
     const callback = (result: OtelBatchObservableResult) => {
       const r = read(this.#sel);
-      const before = new Map((this.#previous?.loops ?? []).map((t) => [t.threadId, t]));
+      const before = this.#previous?.loops ?? new Map<number, LoopState>();
+      const next = new Map<number, LoopState>();
       for (const t of r.loops) {
         const b0 = before.get(t.threadId);
         const b = b0 !== undefined && b0.startTimestamp === t.startTimestamp ? b0 : undefined;
+        next.set(t.threadId, loopState(t, true));
         const attributes = { 'thread.id': t.threadId };
         result.observe(i.time, t.activeMs / 1e3, { ...attributes, 'nodejs.eventloop.state': 'active' });
         result.observe(i.time, t.idleMs / 1e3, { ...attributes, 'nodejs.eventloop.state': 'idle' });
@@ -495,11 +501,11 @@ export class UvscopeInstrumentation {
         result.observe(i.iterations, t.iterations, attributes);
         if (t.events !== null) result.observe(i.events, t.events, attributes);
         const h = loopHistogramsOf(t);
-        const hb = b === undefined ? undefined : loopHistogramsOf(b);
-        observeQuantiles(result, i.busy, subtractRaw(h.busy, hb?.busy), attributes);
-        observeQuantiles(result, i.wait, subtractRaw(h.wait, hb?.wait), attributes);
+        const hb = b?.histograms ?? undefined;
+        observeQuantiles(result, i.busy, subtractRaw(h.busy, hb?.[0]), attributes);
+        observeQuantiles(result, i.wait, subtractRaw(h.wait, hb?.[1]), attributes);
         h.phases.forEach(([name, hist], k) => {
-          observeQuantiles(result, i.phase, subtractRaw(hist, hb?.phases[k]![1]), { ...attributes, 'uvscope.eventloop.phase': name });
+          observeQuantiles(result, i.phase, subtractRaw(hist, hb?.[2 + k]), { ...attributes, 'uvscope.eventloop.phase': name });
         });
       }
       for (const [type, n] of Object.entries(r.handles.summary.byType)) {
@@ -512,9 +518,9 @@ export class UvscopeInstrumentation {
           result.observe(i.poolThreads, Math.max(0, stats.size - stats.busy), { 'uvscope.threadpool.thread.state': 'idle' });
         }
         if (stats.queued !== null) result.observe(i.queue, stats.queued);
-        observeQuantiles(result, i.poolWait, subtractRaw(histograms.queueWait, this.#previous?.pool?.histograms.queueWait), {});
+        observeQuantiles(result, i.poolWait, subtractRaw(histograms.queueWait, this.#previous?.queueWait ?? undefined), {});
       }
-      this.#previous = r;
+      this.#previous = { loops: next, queueWait: r.pool === null ? null : compact(r.pool.histograms.queueWait) };
     };
     meter.addBatchObservableCallback(callback, observables);
     this.#registered = { meter, callback, observables };
