@@ -48,9 +48,14 @@ export interface PromMetric {
   reset(): void;
 }
 
-/** The part of a prom-client `Registry` uvscope uses. */
+/**
+ * The part of a prom-client `Registry` uvscope uses. prom-client types `registerMetric`'s
+ * argument as its own metric classes; the registry needs only `name`, `help`, `type`,
+ * `get()` and `reset()` at run time, which uvscope's `PromMetric` objects have, so the
+ * parameter is left open here (`never`) for any registry's own type to fit.
+ */
 export interface PromRegistryLike {
-  registerMetric(metric: PromMetric): void;
+  registerMetric(metric: never): void;
 }
 
 /** Options of `registerUvscopeMetrics()`. */
@@ -227,6 +232,6 @@ export function registerUvscopeMetrics(registry: PromRegistryLike, options?: Uvs
       }),
     );
   }
-  for (const m of metrics) registry.registerMetric(m);
+  for (const m of metrics) registry.registerMetric(m as never);
   return metrics;
 }

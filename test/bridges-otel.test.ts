@@ -209,6 +209,20 @@ describe('UvscopeMetricProducer', () => {
   });
 });
 
+describe('bridge options', () => {
+  it('are checked, with errors that name the option', () => {
+    const P = otel.UvscopeMetricProducer;
+    expect(() => new P({ aggregation: 'linear' as never })).toThrow(RangeError);
+    expect(() => new P({ aggregation: 'linear' as never })).toThrow(/options\.aggregation/);
+    expect(() => new P({ temporality: 1 as never })).toThrow(TypeError);
+    expect(() => new P({ maxSize: 1 })).toThrow(/options\.maxSize/);
+    expect(() => new P({ boundaries: [0.1, 'x'] as never })).toThrow(/options\.boundaries\[1\]/);
+    expect(() => new P({ threadpool: 'yes' as never })).toThrow(/options\.threadpool/);
+    expect(() => new P([] as never)).toThrow(/options/);
+    expect(() => new otel.UvscopeInstrumentation({ meterProvider: {} as never })).toThrow(/provider/);
+  });
+});
+
 describe('UvscopeInstrumentation', () => {
   it('observes counters, gauges and windowed quantile gauges through a MeterProvider', async () => {
     const reader = new TestReader();

@@ -9,3 +9,9 @@ export const producer: MetricProducer = new otel.UvscopeMetricProducer({ aggrega
 export const sdkProvider: otel.OtelMeterProviderLike = new MeterProvider();
 export const apiProvider: otel.OtelMeterProviderLike = metrics.getMeterProvider();
 export const instrumentation = new otel.UvscopeInstrumentation({ meterProvider: new MeterProvider(), threads: 'current' });
+
+// A prom-client Registry (and the default one) is accepted; the metrics come back typed.
+import { Registry, register } from 'prom-client';
+import prom = require('uvscope/prometheus');
+export const registered: prom.PromMetric[] = prom.registerUvscopeMetrics(new Registry(), { buckets: 'exact', threads: 'all', threadpool: true });
+export const onDefault = prom.registerUvscopeMetrics(register);
