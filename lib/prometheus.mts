@@ -3,6 +3,7 @@ export { registerUvscopeMetrics } from './prometheus.js';
 export type {
   BridgeThreadOptions,
   PromMetric,
+  PromMetricInfo,
   PromMetricValues,
   PromRegistryLike,
   PromSample,

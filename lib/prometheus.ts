@@ -21,28 +21,37 @@ export type { BridgeThreadOptions } from './bridge.js';
 
 /** One sample of a metric, as prom-client's `get()` returns it. */
 export interface PromSample {
+  /** The sample's value (seconds for times). */
   value: number;
+  /** Its labels. */
   labels: Record<string, string | number>;
   /** Set for histogram samples: `<name>_bucket`, `<name>_sum`, `<name>_count`. */
   metricName?: string;
 }
 
-/** What a metric's `get()` resolves to, as prom-client's `MetricObjectWithValues`. */
-export interface PromMetricValues {
+/** What describes a metric, in prom-client's terms. */
+export interface PromMetricInfo {
+  /** The metric family's name (counters end in `_total`; prom-client drops it in OpenMetrics mode). */
   name: string;
+  /** The `# HELP` text. */
   help: string;
+  /** The `# TYPE`. */
   type: 'counter' | 'gauge' | 'histogram';
+  /** How prom-client's cluster registry combines workers' values. */
   aggregator: 'sum' | 'average' | 'max';
+}
+
+/** What a metric's `get()` resolves to, as prom-client's `MetricObjectWithValues`. */
+export interface PromMetricValues extends PromMetricInfo {
+  /** The samples of one scrape. */
   values: PromSample[];
 }
 
 /** A metric object as prom-client's registry takes it (`registry.registerMetric(metric)`). */
-export interface PromMetric {
-  name: string;
-  help: string;
-  type: 'counter' | 'gauge' | 'histogram';
-  aggregator: 'sum' | 'average' | 'max';
+export interface PromMetric extends PromMetricInfo {
+  /** Label names its samples carry (histograms add `le`). */
   labelNames: string[];
+  /** The samples now: one uvscope read shared by every metric of a scrape. */
   get(): Promise<PromMetricValues>;
   /** Does nothing: uvscope's numbers are cumulative and shared by every reader. */
   reset(): void;
