@@ -50,9 +50,13 @@ export type OtelAttributes = Record<string, string | number>;
 
 /** One data point, shaped as `@opentelemetry/sdk-metrics`' `DataPoint<T>`. */
 export interface OtelDataPoint<T> {
+  /** Start of the series (cumulative: recording start on the thread) or of the delta window. */
   startTime: OtelHrTime;
+  /** When uvscope was read. */
   endTime: OtelHrTime;
+  /** `thread.id` and the metric's own attributes. */
   attributes: OtelAttributes;
+  /** The value: a number, or a histogram. */
   value: T;
 }
 
@@ -60,21 +64,33 @@ export interface OtelDataPoint<T> {
 export interface OtelHistogramValue {
   /** `boundaries` in seconds; `counts` per bucket (length `boundaries.length + 1`), not cumulative. */
   buckets: { boundaries: number[]; counts: number[] };
+  /** Sum of the values, s. */
   sum: number;
+  /** Values recorded. */
   count: number;
+  /** Smallest value, s. */
   min: number;
+  /** Largest value, s. */
   max: number;
 }
 
 /** An exponential histogram value, as the SDK's `ExponentialHistogram`. */
 export interface OtelExponentialHistogramValue {
+  /** Values recorded: `zeroCount` plus the positive bucket counts. */
   count: number;
+  /** Sum of the values, s. */
   sum: number;
+  /** Smallest value, s. */
   min: number;
+  /** Largest value, s. */
   max: number;
+  /** Bucket i covers (base^i, base^(i+1)] s, base = 2^(2^-scale); 6 at most. */
   scale: number;
+  /** Values of 0 ns. */
   zeroCount: number;
+  /** Counts of buckets `offset`, `offset + 1`, ... */
   positive: { offset: number; bucketCounts: number[] };
+  /** Always empty: durations are not negative. */
   negative: { offset: number; bucketCounts: number[] };
 }
 
@@ -87,14 +103,19 @@ export type OtelMetricData =
 
 /** A metric's name, description, unit and value type (0 int, 1 double), as the SDK's `MetricDescriptor`. */
 export interface OtelDescriptor {
+  /** The metric's name (BRIDGES.md). */
   name: string;
+  /** What it measures. */
   description: string;
+  /** UCUM unit: `s`, `1`, `{iteration}`... */
   unit: string;
+  /** 0 int, 1 double (the API's `ValueType`). */
   valueType: 0 | 1;
 }
 
 /** What `collect()` resolves to, shaped as the SDK's `CollectionResult`. */
 export interface OtelCollectionResult {
+  /** One instrumentation scope, `uvscope`, holding every metric of the read. */
   resourceMetrics: {
     /**
      * Always the empty-attributes placeholder: a reader keeps only a producer's
@@ -103,8 +124,10 @@ export interface OtelCollectionResult {
      * `@opentelemetry/resources`.
      */
     resource: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    /** The `uvscope` scope and its metrics. */
     scopeMetrics: { scope: { name: string; version: string }; metrics: OtelMetricData[] }[];
   };
+  /** Always empty: a failed read rejects instead. */
   errors: unknown[];
 }
 
@@ -351,6 +374,7 @@ function sum(
 
 /** An observable instrument's result, as the API's `ObservableResult`/`BatchObservableResult`. */
 export interface OtelBatchObservableResult {
+  /** Records `value` for `instrument` with `attributes`. */
   observe(instrument: OtelObservable, value: number, attributes?: OtelAttributes): void;
 }
 
@@ -359,15 +383,21 @@ export type OtelObservable = object;
 
 /** The parts of the API's `Meter` uvscope uses. */
 export interface OtelMeterLike {
+  /** Creates an observable counter. */
   createObservableCounter(name: string, options?: { description?: string; unit?: string; valueType?: number }): OtelObservable;
+  /** Creates an observable gauge. */
   createObservableGauge(name: string, options?: { description?: string; unit?: string; valueType?: number }): OtelObservable;
+  /** Creates an observable up-down counter. */
   createObservableUpDownCounter(name: string, options?: { description?: string; unit?: string; valueType?: number }): OtelObservable;
+  /** Registers one callback that observes several instruments. */
   addBatchObservableCallback(callback: (result: OtelBatchObservableResult) => void, observables: OtelObservable[]): void;
+  /** Unregisters it. */
   removeBatchObservableCallback(callback: (result: OtelBatchObservableResult) => void, observables: OtelObservable[]): void;
 }
 
 /** The parts of the API's `MeterProvider` uvscope uses. */
 export interface OtelMeterProviderLike {
+  /** A meter for the instrumentation scope `name`. */
   getMeter(name: string, version?: string): OtelMeterLike;
 }
 
