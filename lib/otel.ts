@@ -415,8 +415,8 @@ export interface UvscopeInstrumentationOptions extends BridgeThreadOptions {
  * histogram becomes three windowed gauges, `<name>.p50`, `<name>.p99` and `<name>.max`
  * (seconds), over the time since the previous collection of this instrumentation (with
  * several readers, the windows are cut by all of them: use `UvscopeMetricProducer` for real
- * histograms). Counters and up-down counters are cumulative and resets nothing.
- * Compatible with `registerInstrumentations()` (it calls `setMeterProvider` and `enable`).
+ * histograms). Counters and up-down counters are cumulative; nothing is reset.
+ * It has the methods `registerInstrumentations()` calls (`setMeterProvider`, `getConfig`, `enable`).
  */
 export class UvscopeInstrumentation {
   /** For `registerInstrumentations()`. */
