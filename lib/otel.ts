@@ -353,6 +353,21 @@ export class UvscopeMetricProducer {
   }
 }
 
+/** The API's global meter provider; the API is an optional peer, required only here. */
+function globalMeterProvider(): OtelMeterProviderLike {
+  let api: { metrics: { getMeterProvider(): OtelMeterProviderLike } };
+  try {
+    api = require('@opentelemetry/api') as typeof api;
+  } catch (cause) {
+    throw invalidArgType(
+      'options.meterProvider',
+      'a MeterProvider when @opentelemetry/api is not installed (install it, or pass the provider)',
+      undefined,
+    );
+  }
+  return api.metrics.getMeterProvider();
+}
+
 function descriptor(name: string, description: string, unit: string, valueType: 0 | 1): OtelDescriptor {
   return { name, description, unit, valueType };
 }
@@ -479,7 +494,7 @@ export class UvscopeInstrumentation {
   }
 
   #register(): void {
-    const provider = this.#provider ?? (require('@opentelemetry/api') as { metrics: OtelMeterProviderLike & { getMeterProvider(): OtelMeterProviderLike } }).metrics.getMeterProvider();
+    const provider = this.#provider ?? globalMeterProvider();
     const meter = provider.getMeter(SCOPE.name, SCOPE.version);
     const counter = (name: string, description: string, unit: string, valueType = INT) => meter.createObservableCounter(name, { description, unit, valueType });
     const updown = (name: string, description: string, unit: string) => meter.createObservableUpDownCounter(name, { description, unit, valueType: INT });
