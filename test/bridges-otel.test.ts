@@ -42,6 +42,12 @@ const spin = (ms: number) => {
   const end = performance.now() + ms;
   while (performance.now() < end);
 };
+// The pool thread counts are exported once busy/idle are known: the pool has started and
+// its threads have been found (they start on the first work item).
+const poolKnown = async () => {
+  for (let i = 0; i < 200 && uvscope.threadpool().busy === null; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(uvscope.threadpool().busy).not.toBeNull();
+};
 const work = async () => {
   for (let i = 0; i < 10; i++) {
     await new Promise((r) => setTimeout(r, 2));
@@ -54,6 +60,7 @@ describe('UvscopeMetricProducer', () => {
   it('exports the metric set with the names, types, units and attributes of BRIDGES.md', async () => {
     uvscope.configureThreadpool({ probeIntervalMs: 5 });
     await work();
+    await poolKnown();
     const [reader] = setup(new otel.UvscopeMetricProducer());
     const { resourceMetrics, errors } = await reader!.collect();
     expect(errors).toEqual([]);

@@ -17,6 +17,12 @@ const spin = (ms: number) => {
   const end = performance.now() + ms;
   while (performance.now() < end);
 };
+// The pool thread counts are exported once busy/idle are known: the pool has started and
+// its threads have been found (they start on the first work item).
+const poolKnown = async () => {
+  for (let i = 0; i < 200 && uvscope.threadpool().busy === null; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(uvscope.threadpool().busy).not.toBeNull();
+};
 const work = async () => {
   for (let i = 0; i < 10; i++) {
     await new Promise((r) => setTimeout(r, 2));
@@ -57,6 +63,7 @@ describe('registerUvscopeMetrics', () => {
   it('exposes the metric set, with types and labels, as text a Prometheus parser accepts', async () => {
     uvscope.configureThreadpool({ probeIntervalMs: 5 });
     await work();
+    await poolKnown();
     const registry = new Registry();
     prom.registerUvscopeMetrics(registry);
     const families = new Map(parse(await registry.metrics()).map((f) => [f.name, f]));
