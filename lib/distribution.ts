@@ -1,6 +1,6 @@
 // Decodes the native log-linear histograms (native/histogram.h) into `Distribution`s,
 // and subtracts two cumulative images to get a window's distribution.
-import type { Distribution } from './types.js';
+import type { Distribution, RawHistogram } from './types.js';
 
 /** The native bucket layout, exported by the addon as `histogramLayout`. */
 export interface HistogramLayout {
@@ -143,4 +143,44 @@ export function toDistribution(layout: HistogramLayout, image: HistogramImage, m
 /** The distribution of nothing. */
 export function emptyDistribution(): Distribution {
   return { count: 0, totalMs: 0, minMs: 0, maxMs: 0, meanMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, p999Ms: 0 };
+}
+
+/**
+ * The public form of a cumulative image: non-empty buckets with their edges in ns. `count` is
+ * the buckets' sum, so that it always adds up (a read racing the recording thread can see a
+ * value in the header before its bucket, or the other way round).
+ */
+export function rawHistogram(layout: HistogramLayout, image: HistogramImage): RawHistogram {
+  const { low, high } = edgesOf(layout);
+  const buckets: RawHistogram['buckets'] = [];
+  let count = 0;
+  const counts = image.buckets;
+  for (let i = 0; i < layout.buckets; i++) {
+    const n = counts[i]!;
+    if (n > 0) {
+      count += n;
+      buckets.push({ lowNs: low[i]!, highNs: high[i]!, count: n });
+    }
+  }
+  return { count, sumNs: count === 0 ? 0 : image.sum, minNs: count === 0 ? 0 : image.min, maxNs: count === 0 ? 0 : image.max, buckets };
+}
+
+const edges = new WeakMap<HistogramLayout, { low: Float64Array; high: Float64Array }>();
+
+/** Every bucket's edges, computed once per layout (raw reads run on every export). */
+function edgesOf(layout: HistogramLayout): { low: Float64Array; high: Float64Array } {
+  let e = edges.get(layout);
+  if (e === undefined) {
+    const low = new Float64Array(layout.buckets);
+    const high = new Float64Array(layout.buckets);
+    for (let i = 0; i < layout.buckets; i++) {
+      low[i] = bucketLow(layout, i);
+      high[i] = bucketHigh(layout, i);
+    }
+    // The last bucket also holds every value past the layout's range.
+    high[layout.buckets - 1] = Infinity;
+    e = { low, high };
+    edges.set(layout, e);
+  }
+  return e;
 }

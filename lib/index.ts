@@ -60,6 +60,15 @@ export const loopStats = loop.loopStats;
  */
 export const threads = loop.threads;
 
+/**
+ * Every thread's loop histograms and counters, raw and cumulative since recording started:
+ * bucket edges (ns) and counts, for exporting losslessly. Reading never resets anything.
+ */
+export const loopHistograms = loop.loopHistograms;
+
+/** The thread pool's histograms, raw and cumulative (process-wide). */
+export const threadpoolHistograms = pool.threadpoolHistograms;
+
 /** One window snapshot per `intervalMs`, as an async iterator. */
 export const watch = makeWatch(loopStats);
 
@@ -81,6 +90,7 @@ export type {
   HandleOrigin,
   HandleInfoCommon,
   HandleSummary,
+  HistogramBucket,
   IterationRecord,
   LoopHandleInfo,
   LoopPhases,
@@ -88,13 +98,16 @@ export type {
   PipeHandleInfo,
   PollHandleInfo,
   ProcessHandleInfo,
+  RawHistogram,
   SignalHandleInfo,
   SocketEndpoint,
   StackFrame,
   StreamInfoCommon,
   TcpHandleInfo,
   ThreadActivity,
+  ThreadHistograms,
   ThreadKernelState,
+  ThreadpoolHistograms,
   ThreadpoolInFlight,
   ThreadpoolStats,
   ThreadpoolThread,

@@ -3,9 +3,18 @@ import { performance } from 'node:perf_hooks';
 import { threadId as ownThreadId } from 'node:worker_threads';
 
 import type { NativeBinding } from './binding.js';
-import { type HistogramImage, readImages, windowDistribution } from './distribution.js';
+import { type HistogramImage, rawHistogram, readImages, windowDistribution } from './distribution.js';
 import { invalidArgType } from './errors.js';
-import type { Distribution, HandleSummary, LoopStats, ThreadActivity, ThreadKernelState, ThreadStats, ThreadpoolStats } from './types.js';
+import type {
+  Distribution,
+  HandleSummary,
+  LoopStats,
+  ThreadActivity,
+  ThreadHistograms,
+  ThreadKernelState,
+  ThreadStats,
+  ThreadpoolStats,
+} from './types.js';
 
 /** The parts of a snapshot that other components provide. */
 export interface LoopSources {
@@ -212,11 +221,34 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
     });
   }
 
+  /** Every thread's raw cumulative counters and histograms (what the bridges export). */
+  function loopHistograms(): ThreadHistograms[] {
+    return native.loopReadThreads().map(({ current, data }) => {
+      const now = decode(data);
+      const raw = (i: number) => rawHistogram(histogram, now.images[i]!);
+      const windowMs = Math.max(0, (now.hrNs - now.startHrNs) * NS_TO_MS);
+      const idleMs = Math.min(windowMs, Math.max(0, now.idleNs * NS_TO_MS));
+      return {
+        threadId: now.threadId,
+        current,
+        ended: now.ended,
+        startTimestamp: now.startHrNs * NS_TO_MS + offsetMs,
+        timestamp: now.hrNs * NS_TO_MS + offsetMs,
+        iterations: now.iterations,
+        activeMs: windowMs - idleMs,
+        idleMs,
+        events: now.events,
+        busy: raw(0),
+        phases: { poll: raw(1), pollWait: raw(2), check: raw(3), timers: raw(4) },
+      };
+    });
+  }
+
   /** How this thread's probe measures (see LoopProbeInfo). */
   function probe(): LoopProbeInfo {
     native.loopRead(buffer);
     return probeInfo(buffer);
   }
 
-  return { loopStats, threads, probe };
+  return { loopStats, threads, loopHistograms, probe };
 }

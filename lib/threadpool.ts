@@ -4,9 +4,9 @@ import { createHook, type AsyncHook } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 
 import type { NativeBinding } from './binding.js';
-import { type HistogramImage, emptyImage, readImages, windowDistribution } from './distribution.js';
+import { type HistogramImage, emptyImage, rawHistogram, readImages, windowDistribution } from './distribution.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
-import type { ThreadpoolInFlight, ThreadpoolStats, ThreadpoolThread } from './types.js';
+import type { ThreadpoolHistograms, ThreadpoolInFlight, ThreadpoolStats, ThreadpoolThread } from './types.js';
 import { booleanOption, numberOption, optionsObject } from './validate.js';
 
 /** Options of `configureThreadpool()`; each one left out keeps its current value. */
@@ -253,5 +253,17 @@ export function makeThreadpool(native: NativeBinding) {
     return stats;
   }
 
-  return { threadpool, configureThreadpool };
+  /** The pool's raw cumulative histograms (what the bridges export). */
+  function threadpoolHistograms(): ThreadpoolHistograms {
+    native.threadpoolRead(buffer);
+    const images = readImages(histogram, buffer, layout.header, layout.images);
+    return {
+      timestamp: buffer[0]! * NS_TO_MS + offsetMs,
+      queueWait: rawHistogram(histogram, images[0]!),
+      callbackDelay: rawHistogram(histogram, images[1]!),
+      cpuWait: rawHistogram(histogram, images[2]!),
+    };
+  }
+
+  return { threadpool, configureThreadpool, threadpoolHistograms };
 }

@@ -479,3 +479,69 @@ export interface AliveReport {
   /** One line naming each thing: endpoints, paths, pids, timer due times. */
   toString(): string;
 }
+
+/** One bucket of a raw histogram: the integer nanosecond values from `lowNs` to `highNs`, both included. */
+export interface HistogramBucket {
+  /** Smallest value the bucket holds, ns. */
+  lowNs: number;
+  /** Largest value the bucket holds, ns (`Infinity` for the last bucket, which takes everything past 2^42 ns). */
+  highNs: number;
+  /** Values recorded in the bucket. */
+  count: number;
+}
+
+/**
+ * One of uvscope's histograms as recorded: cumulative since recording started and never reset,
+ * so any number of readers (exporters, scrapers) subtract their own earlier reads. Buckets are
+ * log-linear: one per nanosecond below 64 ns, then 64 equal buckets per power of two.
+ */
+export interface RawHistogram {
+  /** Values recorded: the sum of the bucket counts. */
+  count: number;
+  /** Sum of the values, ns. */
+  sumNs: number;
+  /** Smallest value recorded, ns (0 when `count` is 0). */
+  minNs: number;
+  /** Largest value recorded, ns (0 when `count` is 0). */
+  maxNs: number;
+  /** The non-empty buckets, in ascending order. */
+  buckets: HistogramBucket[];
+}
+
+/** One thread's loop counters and histograms, cumulative since recording started on it. */
+export interface ThreadHistograms {
+  /** `worker_threads.threadId` (0 for the main thread). */
+  threadId: number;
+  /** Whether this entry is the calling thread. */
+  current: boolean;
+  /** The thread's environment has ended: its numbers are final. */
+  ended: boolean;
+  /** When recording started on the thread, `performance.now()` time base. */
+  startTimestamp: number;
+  /** When the read was taken, `performance.now()` time base. */
+  timestamp: number;
+  /** Loop iterations completed since recording started. */
+  iterations: number;
+  /** Time the loop was not blocked waiting for events since recording started, ms. */
+  activeMs: number;
+  /** Time the loop was blocked waiting for events since recording started, ms. */
+  idleMs: number;
+  /** I/O events processed since recording started; null where libuv lacks `uv_metrics_info`. */
+  events: number | null;
+  /** Per iteration: its duration minus the time blocked in poll. */
+  busy: RawHistogram;
+  /** Per-phase time per iteration, as in `LoopPhases`. */
+  phases: { poll: RawHistogram; pollWait: RawHistogram; check: RawHistogram; timers: RawHistogram };
+}
+
+/** The thread pool's histograms (process-wide), cumulative since uvscope was loaded. */
+export interface ThreadpoolHistograms {
+  /** When the read was taken, `performance.now()` time base. */
+  timestamp: number;
+  /** As `ThreadpoolStats.queueWait`: how long the probe's work item waited for a thread. */
+  queueWait: RawHistogram;
+  /** As `ThreadpoolStats.callbackDelay`. */
+  callbackDelay: RawHistogram;
+  /** As `ThreadpoolStats.cpuWait`. */
+  cpuWait: RawHistogram;
+}

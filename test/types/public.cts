@@ -96,3 +96,10 @@ declare const handle: uvscope.HandleInfo;
 if (handle.type === 'tcp') assertType<Equal<typeof handle, uvscope.TcpHandleInfo>>();
 if (handle.type === 'timer') assertType<Equal<typeof handle, uvscope.TimerHandleInfo>>();
 if (handle.type === 'process') assertType<Equal<typeof handle, uvscope.ProcessHandleInfo>>();
+
+// Raw cumulative histograms (the bridges' source, public for any exporter).
+assertType<Equal<typeof uvscope.loopHistograms, () => uvscope.ThreadHistograms[]>>();
+assertType<Equal<typeof uvscope.threadpoolHistograms, () => uvscope.ThreadpoolHistograms>>();
+assertType<Equal<uvscope.RawHistogram['buckets'], uvscope.HistogramBucket[]>>();
+assertType<Equal<uvscope.HistogramBucket, { lowNs: number; highNs: number; count: number }>>();
+assertType<Equal<uvscope.ThreadHistograms['phases']['poll'] | uvscope.ThreadHistograms['busy'], uvscope.RawHistogram>>();

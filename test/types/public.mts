@@ -14,3 +14,14 @@ assertType<Equal<typeof esm.threads, typeof cjs.threads>>();
 assertType<Equal<typeof esm.runtime, typeof cjs.runtime>>();
 assertType<Equal<typeof esm.UvscopeError, typeof cjs.UvscopeError>>();
 assertType<Equal<esm.LoopStats, cjs.LoopStats>>();
+assertType<Equal<typeof esm.loopHistograms, typeof cjs.loopHistograms>>();
+assertType<Equal<esm.RawHistogram, cjs.RawHistogram>>();
+
+// The bridges' ESM entries expose the same classes and functions as their CommonJS builds.
+import * as otelEsm from 'uvscope/otel';
+import type * as otelCjs from '../../dist/otel.js';
+import * as promEsm from 'uvscope/prometheus';
+import type * as promCjs from '../../dist/prometheus.js';
+assertType<Equal<typeof otelEsm.UvscopeMetricProducer, typeof otelCjs.UvscopeMetricProducer>>();
+assertType<Equal<typeof otelEsm.UvscopeInstrumentation, typeof otelCjs.UvscopeInstrumentation>>();
+assertType<Equal<typeof promEsm.registerUvscopeMetrics, typeof promCjs.registerUvscopeMetrics>>();
