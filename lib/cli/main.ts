@@ -9,10 +9,11 @@ import * as path from 'node:path';
 import { Collector } from './collector.js';
 import { Run } from './model.js';
 import { type CliOptions, HELP, parse, UsageError } from './options.js';
-import { ENV_DIR, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
+import { ENV_DIR, ENV_INTERVAL, ENV_PID, ENV_SLOW, ENV_TIMELINE } from './protocol.js';
 import { LIVE_ROWS, renderLive } from './render.js';
 import { renderSummary, summaryData } from './summary.js';
 import { Panel } from './terminal.js';
+import { TraceWriter } from './trace.js';
 
 /** Signals passed on to the program. SIGWINCH and terminal Ctrl-C/Ctrl-Z reach it from the tty itself. */
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -42,6 +43,14 @@ function run(command: string[], options: CliOptions): void {
     [ENV_PID]: String(process.pid),
     NODE_OPTIONS: nodeOptions(register, process.env.NODE_OPTIONS),
   };
+  if (options.trace !== null) env[ENV_TIMELINE] = options.traceAll ? 'all' : 'slow';
+  let trace: TraceWriter | null = null;
+  try {
+    if (options.trace !== null) trace = new TraceWriter(options.trace);
+  } catch (error) {
+    cleanup();
+    fail(`--trace: cannot write ${JSON.stringify(options.trace)}: ${(error as Error).message}`, 2);
+  }
 
   const stderrTty = process.stderr.isTTY === true;
   const live = stderrTty && !options.json;
@@ -92,6 +101,9 @@ function run(command: string[], options: CliOptions): void {
       } catch {
         continue;
       }
+      trace?.add(line);
+      // Timeline lines feed --trace only; the JSON output stays as without them.
+      if ((line as { type?: unknown }).type === 'timeline') continue;
       if (runState.add(line)) {
         emit(text);
         fresh = true;
@@ -102,6 +114,7 @@ function run(command: string[], options: CliOptions): void {
       lastDraw = now;
       draw();
     }
+    if (fresh) trace?.flush();
   };
   const timer = setInterval(pump, Math.min(READ_EVERY_MS, options.intervalMs));
   if (panel !== null) {
@@ -113,6 +126,7 @@ function run(command: string[], options: CliOptions): void {
     exited = true;
     clearInterval(timer);
     panel?.close();
+    trace?.close();
     cleanup();
     const notFound = error.code === 'ENOENT';
     fail(`cannot run ${JSON.stringify(command[0])}: ${notFound ? 'command not found' : error.message}`, notFound ? 127 : 126);
@@ -127,7 +141,9 @@ function run(command: string[], options: CliOptions): void {
     const signalNumber = signal === null ? 0 : (os.constants.signals[signal] ?? 0);
     const exitCode = code ?? 128 + signalNumber;
     const outcome = { endTime: Date.now(), exitCode, signal };
-    emit(JSON.stringify(summaryData(runState, outcome, command)));
+    const summary = summaryData(runState, outcome, command);
+    emit(JSON.stringify(summary));
+    trace?.close();
     if (jsonFd !== null && jsonFd !== 2) fs.closeSync(jsonFd);
     if (options.summary) {
       const text = renderSummary(runState, outcome, { command, width: width(), color }).join('\n');

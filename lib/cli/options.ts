@@ -10,6 +10,10 @@ export interface CliOptions {
   slowMs: number;
   summary: boolean;
   color: boolean | null;
+  /** `--trace <file>`: a Chrome/Perfetto JSON trace (gzipped when the name ends in `.gz`). */
+  trace: string | null;
+  /** `--trace-all`: every iteration in the trace, not only the slow ones. */
+  traceAll: boolean;
 }
 
 export type Parsed =
@@ -45,6 +49,11 @@ Options:
                     live view stays on the terminal if there is one.
   --slow-ms <ms>    Record the phase breakdown of every iteration at least this
                     busy, ms; 0 to ${SLOW_MAX_MS}. Default ${SLOW_DEFAULT_MS}.
+  --trace <file>    Write a timeline for ui.perfetto.dev (Chrome JSON trace; gzipped
+                    when <file> ends in .gz): slow iterations with their phases,
+                    stalls, per-window counters. Clock: Node's trace-event clock.
+  --trace-all       Every iteration in the trace, not only the slow ones (~34 MB
+                    per 100k iterations; use a .gz name).
   --no-summary      Print no summary at the end.
   --no-color        No colours (also when NO_COLOR is set).
   --color           Colours even when stderr is not a terminal.
@@ -55,13 +64,14 @@ Examples:
   uvscope -- node server.js
   uvscope --interval 500 -- npm start
   uvscope --json --out loop.jsonl -- node --test
+  uvscope --trace run.json -- node server.js
   npm start          (in the uvscope repository: the bundled demo of loop pitfalls)
 
 Exit codes: the program's; 2 for a usage error; 126/127 when the command cannot be
 run or is not found.`;
 
 /** Options that take a value: their values are never mistaken for the start of the command. */
-const WITH_VALUE = new Set(['--interval', '--out', '--slow-ms']);
+const WITH_VALUE = new Set(['--interval', '--out', '--slow-ms', '--trace']);
 
 function splitCommand(argv: readonly string[]): { own: string[]; command: string[] } {
   const dashes = argv.indexOf('--');
@@ -86,6 +96,12 @@ function integerMs(raw: string | undefined, flag: string, fallback: number, min:
   return value;
 }
 
+function fileOption(raw: string | boolean | undefined, flag: string): string | null {
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || raw.trim() === '') throw new UsageError(`${flag} must name a file; got an empty string`);
+  return raw;
+}
+
 export function parse(argv: readonly string[]): Parsed {
   const { own, command } = splitCommand(argv);
   let values: Record<string, string | boolean | undefined>;
@@ -103,6 +119,8 @@ export function parse(argv: readonly string[]): Parsed {
         'no-summary': { type: 'boolean' },
         color: { type: 'boolean' },
         'no-color': { type: 'boolean' },
+        trace: { type: 'string' },
+        'trace-all': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -121,6 +139,8 @@ export function parse(argv: readonly string[]): Parsed {
   const slowMs = integerMs(values['slow-ms'] as string | undefined, '--slow-ms', SLOW_DEFAULT_MS, 0, SLOW_MAX_MS);
   const out = values.out as string | undefined;
   if (out !== undefined && out.trim() === '') throw new UsageError('--out must name a file; got an empty string');
+  const trace = fileOption(values.trace, '--trace');
+  if (values['trace-all'] === true && trace === null) throw new UsageError('--trace-all needs --trace <file>');
   return {
     kind: 'run',
     command,
@@ -131,6 +151,8 @@ export function parse(argv: readonly string[]): Parsed {
       slowMs,
       summary: values['no-summary'] !== true,
       color: values['no-color'] === true ? false : values.color === true ? true : null,
+      trace,
+      traceAll: values['trace-all'] === true,
     },
   };
 }

@@ -20,6 +20,7 @@ import {
   ENV_INTERVAL,
   ENV_PID,
   ENV_SLOW,
+  ENV_TIMELINE,
   INTERVAL_DEFAULT_MS,
   INTERVAL_MAX_MS,
   INTERVAL_MIN_MS,
@@ -27,8 +28,10 @@ import {
   SLOW_DEFAULT_MS,
   SLOW_MAX_MS,
   SLOWEST_PER_WINDOW,
+  TIMELINE_MAX_PER_WINDOW,
   type ObservedStats,
   type ThreadLine,
+  type TimelineLine,
   type WindowLine,
 } from './protocol.js';
 
@@ -36,6 +39,11 @@ type Api = typeof import('../index.js');
 type Slow = IterationRecord & { time: number };
 
 const started = Symbol.for('uvscope.cli.reporter');
+/**
+ * With `--trace-all`, how often the ring (4096 iterations) is read: 20 ms keeps up with
+ * 200k iterations/s. The timer's own wake-ups (50/s) are iterations in the trace too.
+ */
+const DRAIN_MS = 20;
 
 /** Numbers are rounded to 0.1 µs (ms with 4 decimals): plenty, and lines stay short. */
 function round(_key: string, value: unknown): unknown {
@@ -180,12 +188,45 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     }
   };
   let slowest: Slow[] = [];
+  // --trace/--report only: every slow iteration (or every one) goes out in `timeline` lines.
+  const timelineMode = env[ENV_TIMELINE] === 'all' ? 'all' : env[ENV_TIMELINE] === 'slow' ? 'slow' : null;
+  let timeline: IterationRecord[] = [];
+  let timelineDropped = 0;
+  let streamDropped = 0;
   // Read synchronously once per window (and at exit, where no promise settles any more).
-  const stream = iterations({ minBusyMs: slowMs });
+  const stream = iterations({ minBusyMs: timelineMode === 'all' ? 0 : slowMs });
   const timeOrigin = performance.timeOrigin;
+  // uv_hrtime (what process.hrtime reads) at performance.now() 0: Node's trace-event clock.
+  const hrOriginUs = Number(process.hrtime.bigint()) / 1000 - performance.now() * 1000;
+
+  const collect = (): void => {
+    for (const record of stream.readNow()) {
+      if (record.busyMs >= slowMs) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
+      if (timelineMode === null) continue;
+      if (timeline.length < TIMELINE_MAX_PER_WINDOW) timeline.push(record);
+      else timelineDropped++;
+    }
+  };
+  const timelineLine = (): TimelineLine => {
+    const lost = stream.dropped - streamDropped;
+    streamDropped = stream.dropped;
+    const line: TimelineLine = { ...base, type: 'timeline', time: Date.now(), hrOriginUs, iterations: timeline, dropped: timelineDropped + lost };
+    timeline = [];
+    timelineDropped = 0;
+    return line;
+  };
+  if (timelineMode !== null) write(timelineLine());
+    const drain = timelineMode === 'all' ? setInterval(() => {
+    try {
+      collect();
+    } catch {
+      // the window's own read reports the failure
+    }
+  }, DRAIN_MS) : null;
+  drain?.unref();
 
   const window = (final: boolean): WindowLine => {
-    for (const record of stream.readNow()) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
+    collect();
     const stats = loopStats(previous);
     previous = stats;
     // Named only up to ALIVE_DETAIL_MAX referenced handles, to keep the walk cheap.
@@ -205,6 +246,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   const stop = (): void => {
     stopped = true;
     clearInterval(timer);
+    if (drain !== null) clearInterval(drain);
     void stream.return?.();
     process.removeListener('exit', onExit);
   };
@@ -229,6 +271,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
         return;
       }
       write(window(false));
+      if (timelineMode !== null) write(timelineLine());
       writeObserved(false);
     } catch {
       stop();
@@ -242,6 +285,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
       line.total = loopStats();
       line.exitCode = code;
       write(line);
+      if (timelineMode !== null) write(timelineLine());
       writeObserved(true);
     } catch {
       // never disturb the exit
