@@ -11,6 +11,7 @@ import { Run } from './model.js';
 import { type CliOptions, HELP, parse, UsageError } from './options.js';
 import { ENV_DIR, ENV_INTERVAL, ENV_PID, ENV_SLOW, ENV_TIMELINE } from './protocol.js';
 import { LIVE_ROWS, renderLive } from './render.js';
+import { ReportBuilder, reportFromFile, writeReport } from './report.js';
 import { renderSummary, summaryData } from './summary.js';
 import { Panel } from './terminal.js';
 import { TraceWriter } from './trace.js';
@@ -43,7 +44,7 @@ function run(command: string[], options: CliOptions): void {
     [ENV_PID]: String(process.pid),
     NODE_OPTIONS: nodeOptions(register, process.env.NODE_OPTIONS),
   };
-  if (options.trace !== null) env[ENV_TIMELINE] = options.traceAll ? 'all' : 'slow';
+  if (options.trace !== null || options.report !== null) env[ENV_TIMELINE] = options.traceAll ? 'all' : 'slow';
   let trace: TraceWriter | null = null;
   try {
     if (options.trace !== null) trace = new TraceWriter(options.trace);
@@ -51,6 +52,7 @@ function run(command: string[], options: CliOptions): void {
     cleanup();
     fail(`--trace: cannot write ${JSON.stringify(options.trace)}: ${(error as Error).message}`, 2);
   }
+  const report = options.report === null ? null : new ReportBuilder();
 
   const stderrTty = process.stderr.isTTY === true;
   const live = stderrTty && !options.json;
@@ -102,7 +104,8 @@ function run(command: string[], options: CliOptions): void {
         continue;
       }
       trace?.add(line);
-      // Timeline lines feed --trace only; the JSON output stays as without them.
+      report?.add(line);
+      // Timeline lines feed --trace/--report only; the JSON output stays as without them.
       if ((line as { type?: unknown }).type === 'timeline') continue;
       if (runState.add(line)) {
         emit(text);
@@ -144,6 +147,14 @@ function run(command: string[], options: CliOptions): void {
     const summary = summaryData(runState, outcome, command);
     emit(JSON.stringify(summary));
     trace?.close();
+    if (report !== null && options.report !== null) {
+      report.add(summary);
+      try {
+        writeReport(options.report, report);
+      } catch (error) {
+        fs.writeSync(2, `uvscope: --report: cannot write ${JSON.stringify(options.report)}: ${(error as Error).message}\n`);
+      }
+    }
     if (jsonFd !== null && jsonFd !== 2) fs.closeSync(jsonFd);
     if (options.summary) {
       const text = renderSummary(runState, outcome, { command, width: width(), color }).join('\n');
@@ -169,6 +180,15 @@ function main(argv: string[]): void {
   }
   if (parsed.kind === 'version') {
     fs.writeSync(1, `${(require('../../package.json') as { version: string }).version}\n`);
+    return;
+  }
+  if (parsed.kind === 'report') {
+    try {
+      const { bytes, lines } = reportFromFile(parsed.input, parsed.output);
+      fs.writeSync(2, `uvscope: wrote ${parsed.output} (${bytes} bytes from ${lines} lines)\n`);
+    } catch (error) {
+      fail(`report: ${(error as Error).message}`, 1);
+    }
     return;
   }
   run(parsed.command, parsed.options);

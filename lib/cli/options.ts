@@ -14,11 +14,14 @@ export interface CliOptions {
   trace: string | null;
   /** `--trace-all`: every iteration in the trace, not only the slow ones. */
   traceAll: boolean;
+  /** `--report <file.html>`: a self-contained HTML report at the end. */
+  report: string | null;
 }
 
 export type Parsed =
   | { kind: 'help' }
   | { kind: 'version' }
+  | { kind: 'report'; input: string; output: string }
   | { kind: 'run'; options: CliOptions; command: string[] };
 
 /** A mistake on the command line: printed with a pointer to --help, exit code 2. */
@@ -54,6 +57,7 @@ Options:
                     stalls, per-window counters. Clock: Node's trace-event clock.
   --trace-all       Every iteration in the trace, not only the slow ones (~34 MB
                     per 100k iterations; use a .gz name).
+  --report <file>   Write a self-contained HTML report (charts, verdicts) at the end.
   --no-summary      Print no summary at the end.
   --no-color        No colours (also when NO_COLOR is set).
   --color           Colours even when stderr is not a terminal.
@@ -64,14 +68,15 @@ Examples:
   uvscope -- node server.js
   uvscope --interval 500 -- npm start
   uvscope --json --out loop.jsonl -- node --test
-  uvscope --trace run.json -- node server.js
+  uvscope --trace run.json --report run.html -- node server.js
+  uvscope report loop.jsonl -o report.html   (a report from a saved --json --out run)
   npm start          (in the uvscope repository: the bundled demo of loop pitfalls)
 
 Exit codes: the program's; 2 for a usage error; 126/127 when the command cannot be
 run or is not found.`;
 
 /** Options that take a value: their values are never mistaken for the start of the command. */
-const WITH_VALUE = new Set(['--interval', '--out', '--slow-ms', '--trace']);
+const WITH_VALUE = new Set(['--interval', '--out', '--slow-ms', '--trace', '--report']);
 
 function splitCommand(argv: readonly string[]): { own: string[]; command: string[] } {
   const dashes = argv.indexOf('--');
@@ -96,6 +101,22 @@ function integerMs(raw: string | undefined, flag: string, fallback: number, min:
   return value;
 }
 
+/** `uvscope report <run.jsonl> -o <out.html>`. */
+function parseReport(argv: readonly string[]): Parsed {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (error) {
+    throw new UsageError(`report: ${(error as Error).message}`);
+  }
+  if (values.help) return { kind: 'help' };
+  if (positionals.length !== 1 || positionals[0]!.trim() === '') throw new UsageError('report takes one saved run: `uvscope report <run.jsonl> -o <report.html>`');
+  const output = values.out as string | undefined;
+  if (output === undefined || output.trim() === '') throw new UsageError('report: -o must name the HTML file to write');
+  return { kind: 'report', input: positionals[0]!, output };
+}
+
 function fileOption(raw: string | boolean | undefined, flag: string): string | null {
   if (raw === undefined) return null;
   if (typeof raw !== 'string' || raw.trim() === '') throw new UsageError(`${flag} must name a file; got an empty string`);
@@ -103,6 +124,7 @@ function fileOption(raw: string | boolean | undefined, flag: string): string | n
 }
 
 export function parse(argv: readonly string[]): Parsed {
+  if (argv[0] === 'report') return parseReport(argv.slice(1));
   const { own, command } = splitCommand(argv);
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -121,6 +143,7 @@ export function parse(argv: readonly string[]): Parsed {
         'no-color': { type: 'boolean' },
         trace: { type: 'string' },
         'trace-all': { type: 'boolean' },
+        report: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -153,6 +176,7 @@ export function parse(argv: readonly string[]): Parsed {
       color: values['no-color'] === true ? false : values.color === true ? true : null,
       trace,
       traceAll: values['trace-all'] === true,
+      report: fileOption(values.report, '--report'),
     },
   };
 }
