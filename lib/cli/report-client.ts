@@ -78,7 +78,8 @@ function client(): void {
         { label: 'utilization %', stroke: COLORS.util, fill: 'rgba(106,61,154,0.12)', value: (_u: any, v: any) => (v === null ? '–' : v.toFixed(1) + '%') },
       ]),
     );
-    // Stacked: each band is drawn as the running sum; the legend shows each phase's own value.
+    // Stacked: each band is the running sum, drawn top band first with opaque fills so each
+    // covers the one under it; the legend shows each phase's own value.
     const cum1 = s.poll;
     const cum2 = s.poll.map((v: number, i: number) => v + s.check[i]);
     const cum3 = cum2.map((v: number, i: number) => v + s.timers[i]);
@@ -87,9 +88,9 @@ function client(): void {
     charts.push(
       chart(`${t.key}-phases`, 'Busy time by phase', 'ms of each window spent in each phase, stacked: poll (I/O callbacks), check (setImmediate), timers.', xAxis, [s.t, cum3, cum2, cum1], [
         {},
-        { label: 'timers', stroke: COLORS.timers, fill: 'rgba(255,127,14,0.35)', value: (u: any, v: any, _si: number, i: number) => own(u, v, 3, i) },
-        { label: 'check', stroke: COLORS.check, fill: 'rgba(44,160,44,0.35)', value: (u: any, v: any, _si: number, i: number) => own(u, v, 2, i) },
-        { label: 'poll', stroke: COLORS.poll, fill: 'rgba(31,119,180,0.35)', value: (u: any, v: any, _si: number, i: number) => own(u, v, 1, i) },
+        { label: 'timers', stroke: COLORS.timers, fill: '#ffc48a', value: (u: any, v: any, _si: number, i: number) => own(u, v, 3, i) },
+        { label: 'check', stroke: COLORS.check, fill: '#9bd39b', value: (u: any, v: any, _si: number, i: number) => own(u, v, 2, i) },
+        { label: 'poll', stroke: COLORS.poll, fill: '#9cc3e4', value: (u: any, v: any, _si: number, i: number) => own(u, v, 1, i) },
       ]),
     );
     charts.push(

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 
 import type { LoopStats } from '../types.js';
 import { CLIENT_SOURCE, STYLE } from './report-client.js';
-import { poolCpuWait, poolSaturated, threadWaitMs } from './model.js';
+import { poolCpuWait, poolSaturated } from './model.js';
 import type { AliveLine, StartLine, TimelineLine, WindowLine } from './protocol.js';
 import { frameText, processLabel, threadLabel } from './trace.js';
 
@@ -54,7 +54,6 @@ interface Bucket {
   /** The model's rules (the summary's): windows the pool was out of threads, or waited for a CPU. */
   saturated: number;
   cpuWaited: number;
-  threadWait: number;
   handles: Record<string, number>;
   count: number;
 }
@@ -125,7 +124,6 @@ function mergeInto(a: Bucket, b: Bucket): void {
   a.cpuWait = mx(a.cpuWait, b.cpuWait);
   a.saturated += b.saturated;
   a.cpuWaited += b.cpuWaited;
-  a.threadWait = Math.max(a.threadWait, b.threadWait);
   a.handles = b.handles;
   a.count += b.count;
 }
@@ -148,7 +146,6 @@ function bucketOf(time: number, s: LoopStats): Bucket {
     cpuWait: started && pool.cpuWait !== undefined && pool.cpuWait.count > 0 ? pool.cpuWait.maxMs : null,
     saturated: started && poolSaturated(s) ? 1 : 0,
     cpuWaited: started && poolCpuWait(s) ? 1 : 0,
-    threadWait: started ? threadWaitMs(s) : 0,
     handles: { ...s.handles.byType },
     count: 1,
   };
@@ -403,7 +400,7 @@ function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: num
   const busyTotal = phases.poll + phases.check + phases.timers;
   const [topPhase, topMs] = (Object.entries(phases) as ['poll' | 'check' | 'timers', number][]).sort((a, b) => b[1] - a[1])[0]!;
   const blocked = maxBusy >= DELAY_MAX_MS || p99Median >= DELAY_P99_MS;
-  const slowNote = t.slowSeen > 0 ? `; ${t.slowSeen} slow iteration${t.slowSeen === 1 ? '' : 's'} recorded` : '';
+  const slowNote = t.slowSeen > 0 ? `; ${t.slowSeen} slow iteration${t.slowSeen === 1 ? '' : 's'} ${t.fromTimeline ? 'recorded' : 'in the saved run (its 5 slowest per window)'}` : '';
   out.push(
     blocked
       ? { level: 'problem', title: 'The event loop was blocked', text: `Longest iteration ${ms(maxBusy)} busy (window ending at ${sec(worst.end).toFixed(1)} s), median per-window p99 ${ms(p99Median)}${slowNote}. Nothing else on this thread ran meanwhile: timers, I/O and requests waited.`, chart: `${key}-slow` }
@@ -446,8 +443,8 @@ function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: num
       if (saturated > 0) {
         const peakBusy = Math.max(0, ...buckets.map((b) => b.poolBusy ?? 0));
         const peakQueued = Math.max(0, ...buckets.map((b) => b.poolQueued ?? 0));
-        const wait = Math.max(...buckets.map((b) => b.threadWait));
-        out.push({ level: 'problem', title: 'Thread pool saturated', text: `In ${windows(saturated)} the pool had no free thread (busy up to ${peakBusy} of ${size}, up to ${peakQueued} task${peakQueued === 1 ? '' : 's'} queued, work waited up to ${ms(wait)} for a thread): fs, dns.lookup, crypto and zlib work queued behind it. Limit concurrent pool work, or raise UV_THREADPOOL_SIZE if the CPUs have room.`, chart: `${key}-pool` });
+        const wait = Math.max(0, ...buckets.map((b) => b.queueWait ?? 0));
+        out.push({ level: 'problem', title: 'Thread pool saturated', text: `In ${windows(saturated)} the pool had no free thread (busy up to ${peakBusy} of ${size}, up to ${peakQueued} task${peakQueued === 1 ? '' : 's'} queued; longest queue wait in the run ${ms(wait)}): fs, dns.lookup, crypto and zlib work queued behind it. Limit concurrent pool work, or raise UV_THREADPOOL_SIZE if the CPUs have room.`, chart: `${key}-pool` });
       } else {
         out.push({ level: 'ok', title: 'Thread pool not saturated', text: `The pool (${size} threads) always had a free thread.`, chart: `${key}-pool` });
       }
