@@ -1,4 +1,5 @@
 // `--trace`: the Chrome/Perfetto JSON trace of a real program run under the CLI.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -135,6 +136,22 @@ describe('uvscope --trace', () => {
     expect(its.length).toBeLessThanOrEqual(counted + 2);
     expect(its.filter((i) => (i.iteration.args!.busyMs as number) < 20).length).toBeGreaterThan(0);
   }, 90_000);
+
+  it('a trace cut short by SIGKILL of the CLI loads up to its last line', async () => {
+    const file = path.join(tmp, 'killed.json');
+    const program = 'setInterval(() => { const e = performance.now() + 30; while (performance.now() < e); }, 100); setTimeout(() => process.exit(0), 20000);';
+    const child = spawn(process.execPath, [cli, '--interval', '200', '--slow-ms', '20', '--json', '--out', path.join(tmp, 'killed.jsonl'), '--trace', file, '--', process.execPath, '-e', program], { cwd: root, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !(fs.existsSync(file) && (fs.readFileSync(file, 'utf8').match(/"name":"iteration"/g)?.length ?? 0) >= 3)) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    await exited;
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    expect(text.trimEnd().endsWith(']')).toBe(false); // cut short: never closed
+    const events = JSON.parse(text + ']') as Ev[];
+    expect(nested(events).length).toBeGreaterThanOrEqual(3);
+  }, 60_000);
 
   it('rejects --trace-all without --trace and an empty --trace', async () => {
     const a = await runNode([cli, '--trace-all', '--', process.execPath, '-e', '0']);

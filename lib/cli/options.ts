@@ -30,6 +30,7 @@ export class UsageError extends Error {
 }
 
 export const HELP = `Usage: uvscope [options] -- <command> [args...]
+       uvscope report <run.jsonl> -o <report.html>
 
 Runs <command> (a Node.js program, or anything that starts Node, such as npm) with
 uvscope loaded first in every Node process and worker thread it starts, shows what
