@@ -216,13 +216,16 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     return line;
   };
   if (timelineMode !== null) write(timelineLine());
-    const drain = timelineMode === 'all' ? setInterval(() => {
-    try {
-      collect();
-    } catch {
-      // the window's own read reports the failure
-    }
-  }, DRAIN_MS) : null;
+  const drain =
+    timelineMode === 'all'
+      ? setInterval(() => {
+          try {
+            collect();
+          } catch {
+            // the window's own read reports the failure
+          }
+        }, DRAIN_MS)
+      : null;
   drain?.unref();
 
   const window = (final: boolean): WindowLine => {
