@@ -149,6 +149,49 @@ describe('uvscope --report', () => {
   });
 });
 
+/** A LoopStats for synthetic lines: every number `x`. */
+function statsOf(timestamp: number, x: number) {
+  const d = (v: number) => ({ count: 1, totalMs: v, minMs: v, maxMs: v, meanMs: v, p50Ms: v, p90Ms: v, p99Ms: v, p999Ms: v });
+  return { timestamp, windowMs: 1000, iterations: 10, utilization: 0.5, activeMs: 500, idleMs: 500, events: 1, eventsWaiting: 0, busy: d(x), phases: { poll: d(x), pollWait: d(500), check: d(1), timers: d(1) }, handles: { total: 3, active: 3, referenced: 3, byType: { tcp: 2, timer: 1 } }, threadpool: { timestamp: 0, size: 4, started: false, busy: 0, queued: 0, busySource: null, queueWait: d(0), cpuWait: d(0) } };
+}
+
+describe('uvscope report: stalls', () => {
+  it('shows a stall stack (function names as text) on hover over its slow iteration, and its top frame in the verdict', async () => {
+    const b = new ReportBuilder();
+    const base = { uvscope: 1, pid: 7, threadId: 0 };
+    b.add({ ...base, type: 'start', ppid: 1, argv: ['node', 'app.js'], node: 'v22', uv: '1', time: 1_000_000 });
+    b.add({ ...base, type: 'timeline', time: 1_000_000, hrOriginUs: 5e9, iterations: [], dropped: 0 });
+    for (let i = 1; i <= 5; i++) {
+      b.add({ ...base, type: 'window', time: 1_000_000 + i * 1000, stats: statsOf(i * 1000, i === 3 ? 130 : 2), slowest: [], keepAlive: {}, alive: null, final: i === 5 });
+      if (i === 3) {
+        b.add({ ...base, type: 'timeline', time: 1_003_000, hrOriginUs: 5e9, iterations: [{ index: 40, startMs: 2500, durationMs: 131, busyMs: 130, pollWaitMs: 1, pollMs: 128, checkMs: 1, timersMs: 1, events: 1 }], dropped: 0 });
+        b.add({ ...base, type: 'stall', startMs: 2505, blockedMs: 120, phase: 'poll', capture: 'exact', stack: [{ functionName: IMG, url: 'file:///a.js', line: 3, column: 9 }, { functionName: SCRIPT, url: '', line: 1, column: 1 }] });
+      }
+    }
+    const file = path.join(tmp, 'stall.html');
+    fs.writeFileSync(file, renderHtml(b.data()));
+    const { page, problems, requests, text, injected } = await open(file);
+    try {
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([]);
+      expect(injected).toBe(2);
+      expect(text).toContain('1 stall captured');
+      expect(text).toContain(`Top frames: ${IMG} (file:///a.js:3:9) (1×, 120 ms)`);
+      const plot = page.locator('[id$="-slow"] .u-over').first();
+      await plot.scrollIntoViewIfNeeded();
+      const box = (await plot.boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      const detail = await page.locator('[id$="-slow"] .detail').first().innerText();
+      expect(detail).toContain('130 ms busy of 131 ms');
+      expect(detail).toContain('stall: 120 ms in poll');
+      expect(detail).toContain(`at ${IMG} (file:///a.js:3:9)`);
+      expect(detail).toContain(`at ${SCRIPT}`);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+});
+
 describe('report data', () => {
   it('escapes what could end the data element or read as markup', () => {
     const text = embedJson({ s: '</script><!-- & \u2028\u2029 >' });
