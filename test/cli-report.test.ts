@@ -155,6 +155,46 @@ function statsOf(timestamp: number, x: number) {
   return { timestamp, windowMs: 1000, iterations: 10, utilization: 0.5, activeMs: 500, idleMs: 500, events: 1, eventsWaiting: 0, busy: d(x), phases: { poll: d(x), pollWait: d(500), check: d(1), timers: d(1) }, handles: { total: 3, active: 3, referenced: 3, byType: { tcp: 2, timer: 1 } }, threadpool: { timestamp: 0, size: 4, started: false, busy: 0, queued: 0, busySource: null, queueWait: d(0), cpuWait: d(0) } };
 }
 
+describe('uvscope --report: workers', () => {
+  it('gives every worker a section, silent ones from the main thread view, and never calls a frozen or killed-while-busy worker healthy', async () => {
+    const html = path.join(tmp, 'threads.html');
+    const r = await runNode([cli, '--interval', '200', '--no-summary', '--json', '--out', path.join(tmp, 'threads.jsonl'), '--report', html, '--', process.execPath, path.join(root, 'test', 'fixtures', 'cli-threads.cjs')], { timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    const ids = JSON.parse(r.stdout.trim()) as { parked: number[]; terminated: number; running: number };
+    const { page, problems, requests, canvases } = await open(html);
+    try {
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([]);
+      const section = async (threadId: number) => page.evaluate((id) => {
+        const s = [...document.querySelectorAll('section.thread')].find((e) => e.id.endsWith('t' + id));
+        const h = [...document.querySelectorAll('#verdicts h3')].find((e) => e.textContent!.endsWith('worker ' + id));
+        const verdicts: string[] = [];
+        for (let n = h?.nextElementSibling; n && n.tagName === 'UL'; n = n.nextElementSibling) for (const li of n.querySelectorAll('li')) verdicts.push(li.textContent!);
+        return { text: s?.textContent ?? '', verdicts };
+      }, threadId);
+      for (const id of ids.parked) {
+        const s = await section(id);
+        expect(s.verdicts.some((v) => v.startsWith('Waiting inside one iteration at the end') && v.includes('futex')), JSON.stringify(s.verdicts)).toBe(true);
+        expect(s.verdicts.some((v) => v.startsWith('No long blocking'))).toBe(false);
+      }
+      const killed = await section(ids.terminated);
+      expect(killed.verdicts.some((v) => v.startsWith('Ended inside a long iteration')), JSON.stringify(killed.verdicts)).toBe(true);
+      expect(killed.verdicts.some((v) => v.startsWith('No long blocking'))).toBe(false);
+      const running = await section(ids.running);
+      expect(running.verdicts.some((v) => v.startsWith('Running inside one iteration at the end')), JSON.stringify(running.verdicts)).toBe(true);
+      expect(running.verdicts.some((v) => v.startsWith('No long blocking'))).toBe(false);
+      // The main thread and the 4 workers each have their charts (at least utilization, phases, p99/max), drawn.
+      const perThread = new Map<string, number>();
+      for (const c of canvases) perThread.set(c.id.replace(/-[a-z0-9]+$/, ''), (perThread.get(c.id.replace(/-[a-z0-9]+$/, '')) ?? 0) + 1);
+      expect(perThread.size).toBe(5);
+      for (const n of perThread.values()) expect(n).toBeGreaterThanOrEqual(3);
+      for (const c of canvases) expect(c.painted, c.id).toBeGreaterThan(500);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+});
+
 describe('uvscope report: stalls', () => {
   it('shows a stall stack (function names as text) on hover over its slow iteration, and its top frame in the verdict', async () => {
     const b = new ReportBuilder();

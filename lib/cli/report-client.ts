@@ -27,6 +27,8 @@ function client(): void {
   // A chart's box now; its plot is drawn once the box is in the page (uPlot measures it).
   const chart = (id: string, title: string, note: string, opts: any, values: any[], series: any[]): any => {
     const box = el('section', { class: 'chart', id }, el('h4', null, title), el('p', { class: 'note' }, note));
+    // Nothing to plot (no slow iteration, no handle counts): the note says so, no empty canvas.
+    if (values[0].length === 0 || values.length < 2) return { box, draw: () => {} };
     const plot = el('div', { class: 'plot' });
     box.append(plot);
     return { box, draw: () => plots.push(new uPlot({ width: width(), height: 200, ...opts, series }, values, plot)) };
@@ -64,6 +66,7 @@ function client(): void {
     const s = t.series;
     const sec = el('section', { class: 'thread', id: t.key }, el('h2', null, t.label));
     sec.append(el('p', { class: 'note' }, `${t.windows} windows${t.windowsPerPoint > 1 ? `, ${t.windowsPerPoint} per point (merged to stay under ${data.limits.maxPoints} points)` : ''}. argv: `, el('code', null, JSON.stringify(t.argv))));
+    if (t.seenFromMain) sec.append(el('p', { class: 'verdict info' }, `Seen from its process's main thread: this thread sent no window of its own.${t.activity !== null ? ' Last seen: ' + t.activity + '.' : ''}`));
     if (t.error !== null) sec.append(el('p', { class: 'verdict info' }, 'uvscope could not start here: ' + t.error));
     if (s.t.length === 0) {
       sec.append(el('p', null, 'No windows from this thread.'));
@@ -145,7 +148,7 @@ function client(): void {
     }
     const types = Object.keys(s.handles);
     charts.push(
-      chart(`${t.key}-handles`, 'Handles by type', 'Open handles of each type at the end of each window (the 8 most numerous types).', xAxis, [s.t, ...types.map((k) => s.handles[k])], [
+      chart(`${t.key}-handles`, 'Handles by type', types.length > 0 ? 'Open handles of each type at the end of each window (the 8 most numerous types).' : 'No handle counts for this thread (the main thread\'s view of a thread does not include them).', xAxis, [s.t, ...types.map((k) => s.handles[k])], [
         {},
         ...types.map((k, i) => ({ label: k, stroke: PALETTE[i % PALETTE.length], value: (_u: any, v: any) => (v === null ? '–' : String(v)) })),
       ]),

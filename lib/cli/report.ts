@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { LoopStats } from '../types.js';
 import { CLIENT_SOURCE, STYLE } from './report-client.js';
 import { poolCpuWait, poolSaturated } from './model.js';
-import type { AliveLine, StartLine, TimelineLine, WindowLine } from './protocol.js';
+import type { AliveLine, StartLine, ThreadLine, TimelineLine, WindowLine } from './protocol.js';
 import { frameText, processLabel, threadLabel } from './trace.js';
 
 /** Points per chart series, per thread: past this, adjacent windows are merged in pairs. */
@@ -98,6 +98,14 @@ interface ThreadData {
   exitCode: number | null;
   error: string | null;
   windows: number;
+  /** Windows from the main thread's view (`thread` lines), used when the thread sent none of its own. */
+  observed: Bucket[];
+  /** The main thread's last view of what the thread was doing. */
+  activity: string | null;
+  /** From that view: inside an iteration this long (ms), and whether waiting in the kernel rather than running. */
+  stuckMs: number;
+  stuckWaiting: boolean;
+  stuckEnded: boolean;
 }
 
 /** A finding at the top of the report, linked to the chart that shows it. */
@@ -128,7 +136,7 @@ function mergeInto(a: Bucket, b: Bucket): void {
   a.count += b.count;
 }
 
-function bucketOf(time: number, s: LoopStats): Bucket {
+function bucketOf(time: number, s: Omit<LoopStats, 'handles' | 'threadpool'> & Partial<Pick<LoopStats, 'handles' | 'threadpool'>>): Bucket {
   const pool = s.threadpool;
   const started = pool !== undefined && pool.started;
   return {
@@ -144,9 +152,9 @@ function bucketOf(time: number, s: LoopStats): Bucket {
     poolQueued: started ? pool.queued : null,
     queueWait: started && pool.queueWait.count > 0 ? pool.queueWait.maxMs : null,
     cpuWait: started && pool.cpuWait !== undefined && pool.cpuWait.count > 0 ? pool.cpuWait.maxMs : null,
-    saturated: started && poolSaturated(s) ? 1 : 0,
-    cpuWaited: started && poolCpuWait(s) ? 1 : 0,
-    handles: { ...s.handles.byType },
+    saturated: started && poolSaturated(s as LoopStats) ? 1 : 0,
+    cpuWaited: started && poolCpuWait(s as LoopStats) ? 1 : 0,
+    handles: { ...(s.handles?.byType ?? {}) },
     count: 1,
   };
 }
@@ -170,7 +178,7 @@ export class ReportBuilder {
     const key = `${pid}-${threadId}`;
     let t = this.threads.get(key);
     if (t === undefined) {
-      t = { pid, threadId, argv: [], start: null, buckets: [], factor: 1, pending: null, slow: [], slowSeen: 0, fromTimeline: false, wallOffset: null, stalls: [], stallsSeen: 0, poolSize: null, poolUsed: false, alive: null, keepAlive: null, exitCode: null, error: null, windows: 0 };
+      t = { pid, threadId, argv: [], start: null, buckets: [], factor: 1, pending: null, slow: [], slowSeen: 0, fromTimeline: false, wallOffset: null, stalls: [], stallsSeen: 0, poolSize: null, poolUsed: false, alive: null, keepAlive: null, exitCode: null, error: null, windows: 0, observed: [], activity: null, stuckMs: 0, stuckWaiting: false, stuckEnded: false };
       this.threads.set(key, t);
     }
     return t;
@@ -253,6 +261,22 @@ export class ReportBuilder {
         }
         break;
       }
+      case 'thread': {
+        // A worker whose own reporter is silent (parked, in a long callback, terminated)
+        // still has a section, from its process's main thread's view.
+        const th = line as ThreadLine;
+        if (th.stats !== undefined && t.observed.length < MAX_POINTS * 4) t.observed.push(bucketOf(th.time, th.stats));
+        const a = th.activity;
+        if (a !== undefined && a !== null) {
+          // An ended thread's busyMs is the iteration it ended in (terminated while busy).
+          const inside = a.state === 'running' || a.state === 'busy' || a.state === 'blocked' || a.state === 'ended';
+          t.stuckMs = inside ? a.busyMs : 0;
+          t.stuckWaiting = a.state === 'blocked';
+          t.stuckEnded = a.state === 'ended';
+        }
+        if (a !== undefined && a !== null) t.activity = `${a.state}${a.kernel?.syscall ? ` in ${a.kernel.syscall}` : ''}${a.state !== 'idle' && a.state !== 'ended' ? `, ${ms(a.busyMs)} into its iteration` : ''}`;
+        break;
+      }
       case 'stall': {
         const s = line as { startMs?: unknown; time?: unknown; blockedMs?: unknown; phase?: unknown; stack?: unknown };
         const when = typeof s.time === 'number' ? s.time : typeof s.startMs === 'number' && t.wallOffset !== null ? t.wallOffset + s.startMs : null;
@@ -283,7 +307,9 @@ export class ReportBuilder {
     const threads: ThreadReport[] = [];
     const ordered = [...this.threads.values()].sort((a, b) => a.pid - b.pid || a.threadId - b.threadId);
     for (const t of ordered) {
-      const buckets = t.pending === null ? t.buckets : [...t.buckets, t.pending];
+      const own = t.pending === null ? t.buckets : [...t.buckets, t.pending];
+      const fromMain = own.length === 0 && t.observed.length > 0;
+      const buckets = fromMain ? t.observed.slice(-MAX_POINTS) : own;
       const key = `p${t.pid}t${t.threadId}`;
       const main = ordered.find((m) => m.pid === t.pid && m.threadId === 0);
       const label = `${processLabel(main?.argv ?? t.argv, t.pid)} · ${threadLabel(t.threadId)}`;
@@ -301,7 +327,9 @@ export class ReportBuilder {
         argv: main?.argv ?? t.argv,
         error: t.error,
         windowsPerPoint: t.factor,
-        windows: t.windows,
+        windows: fromMain ? t.observed.length : t.windows,
+        seenFromMain: fromMain,
+        activity: t.activity,
         series: {
           t: buckets.map((b) => sec(b.end)),
           utilization: buckets.map((b) => (b.windowMs > 0 ? Math.round((b.activeMs / b.windowMs) * 1000) / 10 : 0)),
@@ -348,6 +376,10 @@ export interface ThreadReport {
   error: string | null;
   windowsPerPoint: number;
   windows: number;
+  /** True when the thread sent no window of its own: its charts are its process's main thread's view of it. */
+  seenFromMain: boolean;
+  /** The main thread's last view of what it was doing (`busy in futex, 120 ms into its iteration`). */
+  activity: string | null;
   series: {
     t: number[];
     utilization: number[];
@@ -385,6 +417,7 @@ export interface ReportData {
 /** The findings for one thread, from uvscope's own evidence, each naming the chart that shows it. */
 function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: number) => number): Verdict[] {
   const out: Verdict[] = [];
+  if (t.windows === 0 && t.observed.length > 0) out.push({ level: 'info', title: 'Seen from the main thread', text: `This thread's own reporter sent nothing (it never returned to its loop, was parked, or was terminated); its numbers are its process's main thread's view of it.${t.activity !== null ? ` Last seen: ${t.activity}.` : ''}`, chart: `${key}-util` });
   if (t.error !== null) out.push({ level: 'info', title: 'Not observed', text: `uvscope could not start in this thread: ${t.error}`, chart: `${key}-util` });
   if (buckets.length === 0) return out;
 
@@ -399,9 +432,20 @@ function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: num
   }
   const busyTotal = phases.poll + phases.check + phases.timers;
   const [topPhase, topMs] = (Object.entries(phases) as ['poll' | 'check' | 'timers', number][]).sort((a, b) => b[1] - a[1])[0]!;
+  // An iteration still under way is in no window's numbers yet: the main thread's view tells.
+  const stuck = t.stuckMs >= DELAY_MAX_MS;
+  if (stuck) {
+    out.push(
+      t.stuckEnded
+        ? { level: 'problem', title: 'Ended inside a long iteration', text: `The thread ended ${ms(t.stuckMs)} into one iteration (terminated or exited while a callback ran): that iteration is in no window.`, chart: `${key}-util` }
+        : t.stuckWaiting
+        ? { level: 'info', title: 'Waiting inside one iteration at the end', text: `Last seen ${ms(t.stuckMs)} into one iteration, blocked in the kernel (${t.activity ?? 'blocked'}): a worker parked in Atomics.wait (as piscina's idle workers are) or waiting on a lock. Its loop ran nothing meanwhile; libuv counts the time as busy.`, chart: `${key}-util` }
+        : { level: 'problem', title: 'Running inside one iteration at the end', text: `Last seen ${ms(t.stuckMs)} into one iteration, running (${t.activity ?? 'running'}): a long synchronous callback. Its loop ran nothing meanwhile.`, chart: `${key}-util` },
+    );
+  }
   const blocked = maxBusy >= DELAY_MAX_MS || p99Median >= DELAY_P99_MS;
   const slowNote = t.slowSeen > 0 ? `; ${t.slowSeen} slow iteration${t.slowSeen === 1 ? '' : 's'} ${t.fromTimeline ? 'recorded' : 'in the saved run (its 5 slowest per window)'}` : '';
-  out.push(
+  if (blocked || !stuck) out.push(
     blocked
       ? { level: 'problem', title: 'The event loop was blocked', text: `Longest iteration ${ms(maxBusy)} busy (window ending at ${sec(worst.end).toFixed(1)} s), median per-window p99 ${ms(p99Median)}${slowNote}. Nothing else on this thread ran meanwhile: timers, I/O and requests waited.`, chart: `${key}-slow` }
       : { level: 'ok', title: 'No long blocking', text: `Longest iteration ${ms(maxBusy)} busy, median per-window p99 ${ms(p99Median)} (a problem from ${DELAY_MAX_MS} ms max or ${DELAY_P99_MS} ms p99)${slowNote}.`, chart: `${key}-p99` },
@@ -412,7 +456,9 @@ function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: num
   const utils = buckets.map((b) => (b.windowMs > 0 ? b.activeMs / b.windowMs : 0));
   const utilMedian = median(utils);
   out.push(
-    utilMedian >= SATURATED_UTILIZATION
+    utilMedian >= SATURATED_UTILIZATION && stuck && t.stuckWaiting
+      ? { level: 'info', title: `Utilization ${pct(utilMedian)} median`, text: `Median utilization ${pct(utilMedian)}: the time parked inside its iteration counts as busy; it was waiting, not running.`, chart: `${key}-util` }
+      : utilMedian >= SATURATED_UTILIZATION
       ? { level: 'problem', title: 'The loop had no headroom', text: `Median utilization ${pct(utilMedian)}: the loop was busy nearly all the time; more load will queue.`, chart: `${key}-util` }
       : { level: 'info', title: `Utilization ${pct(utilMedian)} median`, text: `Median utilization ${pct(utilMedian)}, peak ${pct(Math.max(...utils))} (no headroom from ${pct(SATURATED_UTILIZATION)}).`, chart: `${key}-util` },
   );
