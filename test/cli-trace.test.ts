@@ -153,6 +153,21 @@ describe('uvscope --trace', () => {
     expect(nested(events).length).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
+  it('shows workers whose own reporter is silent from the main thread view: a named track, counters, where they were at the end', async () => {
+    const file = path.join(tmp, 'threads.json');
+    const r = await runNode([cli, '--interval', '200', '--no-summary', '--json', '--out', path.join(tmp, 'threads.jsonl'), '--trace', file, '--', process.execPath, path.join(root, 'test', 'fixtures', 'cli-threads.cjs')], { timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    const ids = JSON.parse(r.stdout.trim()) as { parked: number[] };
+    const events = JSON.parse(fs.readFileSync(file, 'utf8')) as Ev[];
+    for (const id of ids.parked) {
+      const tid = TRACK_TID_BASE + id;
+      expect(events.some((e) => e.ph === 'M' && e.name === 'thread_name' && e.tid === tid && e.args!.name === `worker ${id} event loop (uvscope)`)).toBe(true);
+      expect(events.some((e) => e.ph === 'C' && e.name === `utilization % (worker ${id}, seen from main thread)`)).toBe(true);
+      const end = events.find((e) => e.ph === 'i' && e.tid === tid && /^blocked in futex, \d+ ms into its iteration$/.test(e.name));
+      expect(end, `worker ${id}`).toBeDefined();
+    }
+  }, 90_000);
+
   it('rejects --trace-all without --trace and an empty --trace', async () => {
     const a = await runNode([cli, '--trace-all', '--', process.execPath, '-e', '0']);
     expect(a.code).toBe(2);

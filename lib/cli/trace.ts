@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 
 import type { IterationRecord, LoopStats } from '../types.js';
-import type { StartLine, TimelineLine, WindowLine } from './protocol.js';
+import type { ObservedStats, StartLine, ThreadLine, TimelineLine, WindowLine } from './protocol.js';
 
 /** Synthetic thread ids of uvscope's tracks: this plus the loop's `threadId` (real tids are far below). */
 export const TRACK_TID_BASE = 1_000_000_000;
@@ -87,17 +87,17 @@ export function iterationEvents(it: IterationRecord, pid: number, tid: number, h
 }
 
 /** Per-window counters of one loop, at the window's start (a counter holds its value until the next sample). */
-export function windowEvents(stats: LoopStats, pid: number, threadId: number, hrOriginUs: number): TraceEvent[] {
+export function windowEvents(stats: LoopStats | ObservedStats, pid: number, threadId: number, hrOriginUs: number, who = threadLabel(threadId)): TraceEvent[] {
   const ts = us(Math.round(hrOriginUs * 1000) + ns(stats.timestamp - stats.windowMs));
-  const who = threadLabel(threadId);
   const c = (name: string, args: Record<string, number>): TraceEvent => ({ ph: 'C', name: `${name} (${who})`, pid, ts, args });
   const events = [
     c('utilization %', { value: Math.round(stats.utilization * 1000) / 10 }),
     c('busy ms by phase', { poll: stats.phases.poll.totalMs, check: stats.phases.check.totalMs, timers: stats.phases.timers.totalMs }),
     c('busy per iteration ms', { p99: stats.busy.p99Ms, max: stats.busy.maxMs }),
   ];
-  if (Object.keys(stats.handles.byType).length > 0) events.push(c('handles', { ...stats.handles.byType }));
-  const pool = stats.threadpool;
+  const handles = 'handles' in stats ? stats.handles : null;
+  if (handles !== null && Object.keys(handles.byType).length > 0) events.push(c('handles', { ...handles.byType }));
+  const pool = 'threadpool' in stats ? stats.threadpool : undefined;
   // The pool belongs to the process: its main thread's lines carry it.
   if (threadId === 0 && pool !== undefined && pool.started) {
     if (pool.busy !== null && pool.queued !== null) events.push({ ph: 'C', name: 'thread pool', pid, ts, args: { busy: pool.busy, queued: pool.queued } });
@@ -121,6 +121,7 @@ export class TraceWriter {
   private gzip: zlib.Gzip | null = null;
   private out: fs.WriteStream | null = null;
   private readonly lastWindowUs = new Map<string, number>();
+  private readonly ownWindows = new Set<string>();
   private first = true;
   private readonly clocks = new Map<string, LoopClock>();
   private readonly named = new Set<string>();
@@ -199,11 +200,28 @@ export class TraceWriter {
       }
       case 'window': {
         const w = line as WindowLine;
+        this.ownWindows.add(key);
         const clock = this.clocks.get(key);
         // A window read before its thread's first timeline line waits for the clock.
         if (clock === undefined) this.pending.set(key, [...(this.pending.get(key) ?? []), w.stats]);
         else this.emit(windowEvents(w.stats, pid, threadId, clock.hrOriginUs));
         if (clock !== undefined) this.lastWindowUs.set(key, us(Math.round(clock.hrOriginUs * 1000) + ns(w.stats.timestamp - w.stats.windowMs)));
+        break;
+      }
+      case 'thread': {
+        // A worker whose own reporter is silent, as its process's main thread sees it (on the
+        // main thread's clock): counters, and where it was at the end.
+        const th = line as ThreadLine;
+        const clock = this.clocks.get(`${pid}-0`);
+        if (this.ownWindows.has(key) || clock === undefined || th.stats === undefined) break;
+        this.nameThread(pid, threadId);
+        const events = windowEvents(th.stats, pid, threadId, clock.hrOriginUs, `${threadLabel(threadId)}, seen from main thread`);
+        const a = th.activity;
+        if (th.final && a !== undefined && a !== null && a.busyMs >= 1) {
+          const ts = us(Math.round(clock.hrOriginUs * 1000) + ns(th.stats.timestamp));
+          events.push({ ph: 'i', s: 't', cat: 'uvscope', name: `${a.state}${a.kernel?.syscall ? ' in ' + a.kernel.syscall : ''}, ${a.busyMs.toFixed(0)} ms into its iteration`, pid, tid, ts, args: { ...a } });
+        }
+        this.emit(events);
         break;
       }
       case 'stall': {
