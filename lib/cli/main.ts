@@ -14,7 +14,7 @@ import { LIVE_ROWS, renderLive } from './render.js';
 import { ReportBuilder, reportFromFile, writeReport } from './report.js';
 import { renderSummary, summaryData } from './summary.js';
 import { Panel } from './terminal.js';
-import { TraceWriter } from './trace.js';
+import { nodeTraceOptions, TraceWriter } from './trace.js';
 
 /** Signals passed on to the program. SIGWINCH and terminal Ctrl-C/Ctrl-Z reach it from the tty itself. */
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -45,6 +45,7 @@ function run(command: string[], options: CliOptions): void {
     NODE_OPTIONS: nodeOptions(register, process.env.NODE_OPTIONS),
   };
   if (options.trace !== null || options.report !== null) env[ENV_TIMELINE] = options.traceAll ? 'all' : 'slow';
+  if (options.traceNode) env.NODE_OPTIONS += ' ' + nodeTraceOptions(dir);
   let trace: TraceWriter | null = null;
   try {
     if (options.trace !== null) trace = new TraceWriter(options.trace);
@@ -146,6 +147,7 @@ function run(command: string[], options: CliOptions): void {
     const outcome = { endTime: Date.now(), exitCode, signal };
     const summary = summaryData(runState, outcome, command);
     emit(JSON.stringify(summary));
+    if (trace !== null && options.traceNode) trace.addNodeTraces(dir);
     trace?.close();
     if (report !== null && options.report !== null) {
       report.add(summary);

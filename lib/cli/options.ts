@@ -14,6 +14,8 @@ export interface CliOptions {
   trace: string | null;
   /** `--trace-all`: every iteration in the trace, not only the slow ones. */
   traceAll: boolean;
+  /** `--trace-node`: Node's own trace events (`node.environment`) merged into the trace. */
+  traceNode: boolean;
   /** `--report <file.html>`: a self-contained HTML report at the end. */
   report: string | null;
 }
@@ -58,6 +60,8 @@ Options:
                     stalls, per-window counters. Clock: Node's trace-event clock.
   --trace-all       Every iteration in the trace, not only the slow ones (~34 MB
                     per 100k iterations; use a .gz name).
+  --trace-node      Also record Node's own trace events (node.environment: RunTimers,
+                    CheckImmediate, ...) and merge them into the trace at the end.
   --report <file>   Write a self-contained HTML report (charts, verdicts) at the end.
   --no-summary      Print no summary at the end.
   --no-color        No colours (also when NO_COLOR is set).
@@ -144,6 +148,7 @@ export function parse(argv: readonly string[]): Parsed {
         'no-color': { type: 'boolean' },
         trace: { type: 'string' },
         'trace-all': { type: 'boolean' },
+        'trace-node': { type: 'boolean' },
         report: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -165,6 +170,7 @@ export function parse(argv: readonly string[]): Parsed {
   if (out !== undefined && out.trim() === '') throw new UsageError('--out must name a file; got an empty string');
   const trace = fileOption(values.trace, '--trace');
   if (values['trace-all'] === true && trace === null) throw new UsageError('--trace-all needs --trace <file>');
+  if (values['trace-node'] === true && trace === null) throw new UsageError('--trace-node needs --trace <file>');
   return {
     kind: 'run',
     command,
@@ -177,6 +183,7 @@ export function parse(argv: readonly string[]): Parsed {
       color: values['no-color'] === true ? false : values.color === true ? true : null,
       trace,
       traceAll: values['trace-all'] === true,
+      traceNode: values['trace-node'] === true,
       report: fileOption(values.report, '--report'),
     },
   };

@@ -115,6 +115,15 @@ export function frameText(f: Frame): string {
   return url === '' ? fn : `${fn} (${url}:${String(f.line ?? '?')}:${String(f.column ?? '?')})`;
 }
 
+/** Node's trace-event files of a run go in the channel directory, one per process. */
+const NODE_TRACE_FILE = /^node_trace\.\d+\.\d+\.log$/;
+
+/** NODE_OPTIONS for `--trace-node`: Node's own trace events, written at exit into `dir`. */
+export function nodeTraceOptions(dir: string): string {
+  const pattern = `${dir}/node_trace.\${pid}.\${rotation}.log`.replace(/(["\\])/g, '\\$1');
+  return `--trace-event-categories node.environment --trace-event-file-pattern "${pattern}"`;
+}
+
 /** Writes the trace as lines arrive; `add` takes every parsed channel line, ignores what it does not draw. */
 export class TraceWriter {
   private fd: number | null = null;
@@ -252,6 +261,34 @@ export class TraceWriter {
         break;
       }
     }
+  }
+
+  /**
+   * Appends Node's own trace events (`--trace-node`) from the files its processes wrote into
+   * `dir` at exit: same clock, same pids, the real thread ids. A file cut short is skipped.
+   * Returns how many events were merged.
+   */
+  addNodeTraces(dir: string): number {
+    let merged = 0;
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir).filter((n) => NODE_TRACE_FILE.test(n));
+    } catch {
+      return 0;
+    }
+    for (const name of names.sort()) {
+      let events: unknown;
+      try {
+        events = (JSON.parse(fs.readFileSync(`${dir}/${name}`, 'utf8')) as { traceEvents?: unknown }).traceEvents;
+      } catch {
+        continue;
+      }
+      if (!Array.isArray(events)) continue;
+      const ok = events.filter((e): e is TraceEvent => typeof e === 'object' && e !== null && typeof (e as TraceEvent).ph === 'string');
+      for (let i = 0; i < ok.length; i += 1000) this.emit(ok.slice(i, i + 1000));
+      merged += ok.length;
+    }
+    return merged;
   }
 
   /** Closes the array; `done` runs once the file is complete (a gzip stream finishes asynchronously). */
