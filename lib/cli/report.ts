@@ -106,6 +106,7 @@ interface ThreadData {
   stuckMs: number;
   stuckWaiting: boolean;
   stuckEnded: boolean;
+  stuckSyscall: string | null;
 }
 
 /** A finding at the top of the report, linked to the chart that shows it. */
@@ -178,7 +179,7 @@ export class ReportBuilder {
     const key = `${pid}-${threadId}`;
     let t = this.threads.get(key);
     if (t === undefined) {
-      t = { pid, threadId, argv: [], start: null, buckets: [], factor: 1, pending: null, slow: [], slowSeen: 0, fromTimeline: false, wallOffset: null, stalls: [], stallsSeen: 0, poolSize: null, poolUsed: false, alive: null, keepAlive: null, exitCode: null, error: null, windows: 0, observed: [], activity: null, stuckMs: 0, stuckWaiting: false, stuckEnded: false };
+      t = { pid, threadId, argv: [], start: null, buckets: [], factor: 1, pending: null, slow: [], slowSeen: 0, fromTimeline: false, wallOffset: null, stalls: [], stallsSeen: 0, poolSize: null, poolUsed: false, alive: null, keepAlive: null, exitCode: null, error: null, windows: 0, observed: [], activity: null, stuckMs: 0, stuckWaiting: false, stuckEnded: false, stuckSyscall: null };
       this.threads.set(key, t);
     }
     return t;
@@ -273,6 +274,7 @@ export class ReportBuilder {
           t.stuckMs = inside ? a.busyMs : 0;
           t.stuckWaiting = a.state === 'blocked';
           t.stuckEnded = a.state === 'ended';
+          t.stuckSyscall = a.kernel?.syscall ?? null;
         }
         if (a !== undefined && a !== null) t.activity = `${a.state}${a.kernel?.syscall ? ` in ${a.kernel.syscall}` : ''}${a.state !== 'idle' && a.state !== 'ended' ? `, ${ms(a.busyMs)} into its iteration` : ''}`;
         break;
@@ -439,8 +441,8 @@ function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: num
       t.stuckEnded
         ? { level: 'problem', title: 'Ended inside a long iteration', text: `The thread ended ${ms(t.stuckMs)} into one iteration (terminated or exited while a callback ran): that iteration is in no window.`, chart: `${key}-util` }
         : t.stuckWaiting
-        ? { level: 'info', title: 'Waiting inside one iteration at the end', text: `Last seen ${ms(t.stuckMs)} into one iteration, blocked in the kernel (${t.activity ?? 'blocked'}): a worker parked in Atomics.wait (as piscina's idle workers are) or waiting on a lock. Its loop ran nothing meanwhile; libuv counts the time as busy.`, chart: `${key}-util` }
-        : { level: 'problem', title: 'Running inside one iteration at the end', text: `Last seen ${ms(t.stuckMs)} into one iteration, running (${t.activity ?? 'running'}): a long synchronous callback. Its loop ran nothing meanwhile.`, chart: `${key}-util` },
+        ? { level: 'info', title: 'Waiting inside one iteration at the end', text: `Last seen ${ms(t.stuckMs)} into one iteration, blocked in the kernel${t.stuckSyscall !== null ? ` (${t.stuckSyscall})` : ''}: a worker parked in Atomics.wait (as piscina's idle workers are) or waiting on a lock. Its loop ran nothing meanwhile; libuv counts the time as busy.`, chart: `${key}-util` }
+        : { level: 'problem', title: 'Running inside one iteration at the end', text: `Last seen ${ms(t.stuckMs)} into one iteration, running: a long synchronous callback. Its loop ran nothing meanwhile.`, chart: `${key}-util` },
     );
   }
   const blocked = maxBusy >= DELAY_MAX_MS || p99Median >= DELAY_P99_MS;
@@ -460,7 +462,7 @@ function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: num
       ? { level: 'info', title: `Utilization ${pct(utilMedian)} median`, text: `Median utilization ${pct(utilMedian)}: the time parked inside its iteration counts as busy; it was waiting, not running.`, chart: `${key}-util` }
       : utilMedian >= SATURATED_UTILIZATION
       ? { level: 'problem', title: 'The loop had no headroom', text: `Median utilization ${pct(utilMedian)}: the loop was busy nearly all the time; more load will queue.`, chart: `${key}-util` }
-      : { level: 'info', title: `Utilization ${pct(utilMedian)} median`, text: `Median utilization ${pct(utilMedian)}, peak ${pct(Math.max(...utils))} (no headroom from ${pct(SATURATED_UTILIZATION)}).`, chart: `${key}-util` },
+      : { level: 'info', title: `Utilization ${pct(utilMedian)} median`, text: `Median utilization ${pct(utilMedian)}, peak ${pct(Math.max(...utils))} (a problem from a ${pct(SATURATED_UTILIZATION)} median).`, chart: `${key}-util` },
   );
 
   if (t.stallsSeen > 0) {
