@@ -10,11 +10,13 @@ import { Collector } from './collector.js';
 import { Run } from './model.js';
 import { type CliOptions, HELP, parse, UsageError } from './options.js';
 import { makePrivateDir } from './private-dir.js';
-import { ENV_DIR, ENV_HANDLE_STACKS, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
+import { ENV_DIR, ENV_HANDLE_STACKS, ENV_INTERVAL, ENV_PID, ENV_SLOW, ENV_TIMELINE } from './protocol.js';
 import { LIVE_ROWS, renderLive } from './render.js';
+import { ReportBuilder, reportFromFile, writeReport } from './report.js';
 import { forwardSignals } from './signals.js';
 import { renderSummary, summaryData } from './summary.js';
 import { Panel } from './terminal.js';
+import { nodeTraceOptions, TraceWriter } from './trace.js';
 
 /** Signals passed on to the program unless it got them itself (lib/cli/signals.ts). SIGWINCH and Ctrl-Z reach it from the tty. */
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -76,6 +78,16 @@ function run(command: string[], options: CliOptions): void {
     ...(options.handleStacks ? { [ENV_HANDLE_STACKS]: '1' } : {}),
     NODE_OPTIONS: nodeOptions(register, process.env.NODE_OPTIONS),
   };
+  if (options.trace !== null || options.report !== null) env[ENV_TIMELINE] = options.traceAll ? 'all' : 'slow';
+  if (options.traceNode) env.NODE_OPTIONS += ' ' + nodeTraceOptions(dir);
+  let trace: TraceWriter | null = null;
+  try {
+    if (options.trace !== null) trace = new TraceWriter(options.trace);
+  } catch (error) {
+    cleanup();
+    fail(`--trace: cannot write ${JSON.stringify(options.trace)}: ${(error as Error).message}`, 2);
+  }
+  const report = options.report === null ? null : new ReportBuilder();
 
   const stderrTty = process.stderr.isTTY === true;
   const live = stderrTty && !options.json;
@@ -126,6 +138,10 @@ function run(command: string[], options: CliOptions): void {
       } catch {
         continue;
       }
+      trace?.add(line);
+      report?.add(line);
+      // Timeline lines feed --trace/--report only; the JSON output stays as without them.
+      if ((line as { type?: unknown }).type === 'timeline') continue;
       if (runState.add(line)) {
         emit(text);
         fresh = true;
@@ -136,6 +152,7 @@ function run(command: string[], options: CliOptions): void {
       lastDraw = now;
       draw();
     }
+    if (fresh) trace?.flush();
   };
   const timer = setInterval(pump, Math.min(READ_EVERY_MS, options.intervalMs));
   if (panel !== null) {
@@ -147,6 +164,7 @@ function run(command: string[], options: CliOptions): void {
     exited = true;
     clearInterval(timer);
     panel?.close();
+    trace?.close();
     cleanup();
     const notFound = error.code === 'ENOENT';
     fail(`cannot run ${JSON.stringify(command[0])}: ${notFound ? 'command not found' : error.message}`, notFound ? 127 : 126);
@@ -161,7 +179,18 @@ function run(command: string[], options: CliOptions): void {
     const signalNumber = signal === null ? 0 : (os.constants.signals[signal] ?? 0);
     const exitCode = code ?? 128 + signalNumber;
     const outcome = { endTime: Date.now(), exitCode, signal };
-    emit(JSON.stringify(summaryData(runState, outcome, command)));
+    const summary = summaryData(runState, outcome, command);
+    emit(JSON.stringify(summary));
+    if (trace !== null && options.traceNode) trace.addNodeTraces(dir);
+    trace?.close();
+    if (report !== null && options.report !== null) {
+      report.add(summary);
+      try {
+        writeReport(options.report, report);
+      } catch (error) {
+        fs.writeSync(2, `uvscope: --report: cannot write ${JSON.stringify(options.report)}: ${(error as Error).message}\n`);
+      }
+    }
     if (jsonFd !== null && jsonFd !== 2) fs.closeSync(jsonFd);
     if (options.summary) {
       const text = renderSummary(runState, outcome, { command, width: width(), color }).join('\n');
@@ -187,6 +216,15 @@ function main(argv: string[]): void {
   }
   if (parsed.kind === 'version') {
     fs.writeSync(1, `${(require('../../package.json') as { version: string }).version}\n`);
+    return;
+  }
+  if (parsed.kind === 'report') {
+    try {
+      const { bytes, lines } = reportFromFile(parsed.input, parsed.output);
+      fs.writeSync(2, `uvscope: wrote ${parsed.output} (${bytes} bytes from ${lines} lines)\n`);
+    } catch (error) {
+      fail(`report: ${(error as Error).message}`, 1);
+    }
     return;
   }
   run(parsed.command, parsed.options);

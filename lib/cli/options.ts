@@ -11,11 +11,20 @@ export interface CliOptions {
   handleStacks: boolean;
   summary: boolean;
   color: boolean | null;
+  /** `--trace <file>`: a Chrome/Perfetto JSON trace (gzipped when the name ends in `.gz`). */
+  trace: string | null;
+  /** `--trace-all`: every iteration in the trace, not only the slow ones. */
+  traceAll: boolean;
+  /** `--trace-node`: Node's own trace events (`node.environment`) merged into the trace. */
+  traceNode: boolean;
+  /** `--report <file.html>`: a self-contained HTML report at the end. */
+  report: string | null;
 }
 
 export type Parsed =
   | { kind: 'help' }
   | { kind: 'version' }
+  | { kind: 'report'; input: string; output: string }
   | { kind: 'run'; options: CliOptions; command: string[] };
 
 /** A mistake on the command line: printed with a pointer to --help, exit code 2. */
@@ -24,6 +33,7 @@ export class UsageError extends Error {
 }
 
 export const HELP = `Usage: uvscope [options] -- <command> [args...]
+       uvscope report <run.jsonl> -o <report.html>
 
 Runs <command> (a Node.js program, or anything that starts Node, such as npm) with
 uvscope loaded first in every Node process and worker thread it starts, shows what
@@ -52,6 +62,14 @@ Options:
   --handle-stacks   Name where each handle that keeps the program alive was
                     created (trackHandles(): a stack per handle created; see the
                     README for the cost). Off by default.
+  --trace <file>    Write a timeline for ui.perfetto.dev (Chrome JSON trace; gzipped
+                    when <file> ends in .gz): slow iterations with their phases,
+                    stalls, per-window counters. Clock: Node's trace-event clock.
+  --trace-all       Every iteration in the trace, not only the slow ones (~34 MB
+                    per 100k iterations; use a .gz name).
+  --trace-node      Also record Node's own trace events (node.environment: RunTimers,
+                    CheckImmediate, ...) and merge them into the trace at the end.
+  --report <file>   Write a self-contained HTML report (charts, verdicts) at the end.
   --no-summary      Print no summary at the end.
   --no-color        No colours (also when NO_COLOR is set).
   --color           Colours even when stderr is not a terminal.
@@ -62,13 +80,15 @@ Examples:
   uvscope -- node server.js
   uvscope --interval 500 -- npm start
   uvscope --json --out loop.jsonl -- node --test
+  uvscope --trace run.json --report run.html -- node server.js
+  uvscope report loop.jsonl -o report.html   (a report from a saved --json --out run)
   npm start          (in the uvscope repository: the bundled demo of loop pitfalls)
 
 Exit codes: the program's; 2 for a usage error; 126/127 when the command cannot be
 run or is not found.`;
 
 /** Options that take a value: their values are never mistaken for the start of the command. */
-const WITH_VALUE = new Set(['--interval', '--out', '--slow-ms']);
+const WITH_VALUE = new Set(['--interval', '--out', '--slow-ms', '--trace', '--report']);
 
 function splitCommand(argv: readonly string[]): { own: string[]; command: string[] } {
   const dashes = argv.indexOf('--');
@@ -93,7 +113,30 @@ function integerMs(raw: string | undefined, flag: string, fallback: number, min:
   return value;
 }
 
+/** `uvscope report <run.jsonl> -o <out.html>`. */
+function parseReport(argv: readonly string[]): Parsed {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (error) {
+    throw new UsageError(`report: ${(error as Error).message}`);
+  }
+  if (values.help) return { kind: 'help' };
+  if (positionals.length !== 1 || positionals[0]!.trim() === '') throw new UsageError('report takes one saved run: `uvscope report <run.jsonl> -o <report.html>`');
+  const output = values.out as string | undefined;
+  if (output === undefined || output.trim() === '') throw new UsageError('report: -o must name the HTML file to write');
+  return { kind: 'report', input: positionals[0]!, output };
+}
+
+function fileOption(raw: string | boolean | undefined, flag: string): string | null {
+  if (raw === undefined) return null;
+  if (typeof raw !== 'string' || raw.trim() === '') throw new UsageError(`${flag} must name a file; got an empty string`);
+  return raw;
+}
+
 export function parse(argv: readonly string[]): Parsed {
+  if (argv[0] === 'report') return parseReport(argv.slice(1));
   const { own, command } = splitCommand(argv);
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -111,6 +154,10 @@ export function parse(argv: readonly string[]): Parsed {
         'no-summary': { type: 'boolean' },
         color: { type: 'boolean' },
         'no-color': { type: 'boolean' },
+        trace: { type: 'string' },
+        'trace-all': { type: 'boolean' },
+        'trace-node': { type: 'boolean' },
+        report: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -129,6 +176,9 @@ export function parse(argv: readonly string[]): Parsed {
   const slowMs = integerMs(values['slow-ms'] as string | undefined, '--slow-ms', SLOW_DEFAULT_MS, 0, SLOW_MAX_MS);
   const out = values.out as string | undefined;
   if (out !== undefined && out.trim() === '') throw new UsageError('--out must name a file; got an empty string');
+  const trace = fileOption(values.trace, '--trace');
+  if (values['trace-all'] === true && trace === null) throw new UsageError('--trace-all needs --trace <file>');
+  if (values['trace-node'] === true && trace === null) throw new UsageError('--trace-node needs --trace <file>');
   return {
     kind: 'run',
     command,
@@ -140,6 +190,10 @@ export function parse(argv: readonly string[]): Parsed {
       handleStacks: values['handle-stacks'] === true,
       summary: values['no-summary'] !== true,
       color: values['no-color'] === true ? false : values.color === true ? true : null,
+      trace,
+      traceAll: values['trace-all'] === true,
+      traceNode: values['trace-node'] === true,
+      report: fileOption(values.report, '--report'),
     },
   };
 }

@@ -27,6 +27,12 @@ export const ENV_PID = 'UVSCOPE_CLI_PID';
 /** '1': track handle creation (trackHandles()) and name where what keeps the loop alive was created. */
 export const ENV_HANDLE_STACKS = 'UVSCOPE_CLI_HANDLE_STACKS';
 
+/**
+ * `slow` or `all`: also write `timeline` lines (every slow iteration, or every iteration),
+ * for `--trace`/`--report`. Unset in default runs, which then write none.
+ */
+export const ENV_TIMELINE = 'UVSCOPE_CLI_TIMELINE';
+
 /** Tag and format version carried by every line. */
 export const FORMAT_VERSION = 1;
 
@@ -139,7 +145,27 @@ export interface ErrorLine {
   message: string;
 }
 
-export type ChannelLine = StartLine | WindowLine | ThreadLine | ErrorLine;
+/**
+ * The iterations behind a timeline (only when the CLI sets `UVSCOPE_CLI_TIMELINE`): one line
+ * per window with every iteration completed since the previous one (slow ones, or all with
+ * `--trace-all`), and one empty line right after `start` so the clock is known first.
+ */
+export interface TimelineLine {
+  uvscope: 1;
+  type: 'timeline';
+  pid: number;
+  threadId: number;
+  /** Wall clock (`Date.now()`) of the write. */
+  time: number;
+  /** `uv_hrtime()` in µs at `performance.now()` 0 of this thread: add it to `startMs * 1000` for Node's trace clock. */
+  hrOriginUs: number;
+  /** The iterations, oldest first; `startMs` on this thread's `performance.now()` base. */
+  iterations: IterationRecord[];
+  /** Iterations lost since the previous line (the ring overran, or over `TIMELINE_MAX_PER_WINDOW`). */
+  dropped: number;
+}
+
+export type ChannelLine = StartLine | WindowLine | ThreadLine | ErrorLine | TimelineLine;
 
 /** Bounds shared by the CLI's option checks and the reporter's reading of the environment. */
 export const INTERVAL_MIN_MS = 100;
@@ -153,6 +179,9 @@ export const ALIVE_DETAIL_MAX = 256;
 export const ALIVE_NAMES = 8;
 /** Slow iterations sent per window. */
 export const SLOWEST_PER_WINDOW = 5;
+
+/** Iterations sent per window in a `timeline` line at most (a cap on memory and file size). */
+export const TIMELINE_MAX_PER_WINDOW = 100_000;
 
 /** Inserts `record` into `list` (slowest first), keeping at most `max`. */
 export function keepSlowest<T extends { busyMs: number }>(list: T[], record: T, max: number): void {

@@ -21,6 +21,7 @@ import {
   ENV_PID,
   ENV_SLOW,
   ENV_HANDLE_STACKS,
+  ENV_TIMELINE,
   INTERVAL_DEFAULT_MS,
   INTERVAL_MAX_MS,
   INTERVAL_MIN_MS,
@@ -28,8 +29,10 @@ import {
   SLOW_DEFAULT_MS,
   SLOW_MAX_MS,
   SLOWEST_PER_WINDOW,
+  TIMELINE_MAX_PER_WINDOW,
   type ObservedStats,
   type ThreadLine,
+  type TimelineLine,
   type WindowLine,
 } from './protocol.js';
 
@@ -37,6 +40,11 @@ type Api = typeof import('../index.js');
 type Slow = IterationRecord & { time: number };
 
 const started = Symbol.for('uvscope.cli.reporter');
+/**
+ * With `--trace-all`, how often the ring (4096 iterations) is read: 20 ms keeps up with
+ * 200k iterations/s. The timer's own wake-ups (50/s) are iterations in the trace too.
+ */
+const DRAIN_MS = 20;
 
 /** Numbers are rounded to 0.1 µs (ms with 4 decimals): plenty, and lines stay short. */
 function round(_key: string, value: unknown): unknown {
@@ -270,12 +278,48 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   // The reporter's own time in its previous timer callback: part of the window's active time.
   let ownMs = 0;
   let sentArgv = JSON.stringify(process.argv);
+  // --trace/--report only: every slow iteration (or every one) goes out in `timeline` lines.
+  const timelineMode = env[ENV_TIMELINE] === 'all' ? 'all' : env[ENV_TIMELINE] === 'slow' ? 'slow' : null;
+  let timeline: IterationRecord[] = [];
+  let timelineDropped = 0;
+  let streamDropped = 0;
   // Read synchronously once per window (and at exit, where no promise settles any more).
-  const stream = iterations({ minBusyMs: slowMs });
+  const stream = iterations({ minBusyMs: timelineMode === 'all' ? 0 : slowMs });
   const timeOrigin = performance.timeOrigin;
+  // uv_hrtime (what process.hrtime reads) at performance.now() 0: Node's trace-event clock.
+  const hrOriginUs = Number(process.hrtime.bigint()) / 1000 - performance.now() * 1000;
+
+  const collect = (): void => {
+    for (const record of stream.readNow()) {
+      if (record.busyMs >= slowMs) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
+      if (timelineMode === null) continue;
+      if (timeline.length < TIMELINE_MAX_PER_WINDOW) timeline.push(record);
+      else timelineDropped++;
+    }
+  };
+  const timelineLine = (): TimelineLine => {
+    const lost = stream.dropped - streamDropped;
+    streamDropped = stream.dropped;
+    const line: TimelineLine = { ...base, type: 'timeline', time: Date.now(), hrOriginUs, iterations: timeline, dropped: timelineDropped + lost };
+    timeline = [];
+    timelineDropped = 0;
+    return line;
+  };
+  if (timelineMode !== null) write(timelineLine());
+  const drain =
+    timelineMode === 'all'
+      ? setInterval(() => {
+          try {
+            collect();
+          } catch {
+            // the window's own read reports the failure
+          }
+        }, DRAIN_MS)
+      : null;
+  drain?.unref();
 
   const window = (final: boolean): WindowLine => {
-    for (const record of stream.readNow()) keepSlowest(slowest, { ...record, time: timeOrigin + record.startMs }, SLOWEST_PER_WINDOW);
+    collect();
     const stats = loopStats(previous);
     previous = stats;
     const keep = final ? null : keepAlive();
@@ -303,6 +347,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   const stop = (): void => {
     stopped = true;
     clearInterval(timer);
+    if (drain !== null) clearInterval(drain);
     void stream.return?.();
     process.removeListener('exit', onExit);
   };
@@ -328,6 +373,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
       }
       const began = performance.now();
       write(window(false));
+      if (timelineMode !== null) write(timelineLine());
       writeObserved(false);
       ownMs = performance.now() - began;
     } catch {
@@ -342,6 +388,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
       line.total = loopStats();
       line.exitCode = code;
       write(line);
+      if (timelineMode !== null) write(timelineLine());
       writeObserved(true);
     } catch {
       // never disturb the exit
