@@ -137,6 +137,26 @@ function checkRuntime(): void {
   }
 }
 
+/**
+ * The message for a load refused by Node's permission model (`--permission`, Node 20:
+ * `--experimental-permission`), or undefined for any other failure: the binary is there,
+ * and rebuilding it would not help.
+ */
+function permissionDenied(cause: unknown, root: string): string | undefined {
+  const code = (cause as { code?: unknown } | null)?.code;
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const flag = given.includes('--experimental-permission') ? '--experimental-permission' : '--permission';
+  if (code === 'ERR_DLOPEN_DISABLED') {
+    return `uvscope: Node's permission model (${flag}) disallows native addons, and uvscope is one. ` +
+      `Allow them with --allow-addons (for example \`node ${flag} --allow-addons ...\`), or run without ${flag}.`;
+  }
+  if (code === 'ERR_ACCESS_DENIED') {
+    return `uvscope: Node's permission model (${flag}) does not let uvscope read its own package directory to find its native binary. ` +
+      `Allow it with --allow-fs-read=${root} and native addons with --allow-addons, or run without ${flag}.`;
+  }
+  return undefined;
+}
+
 /** Loads the addon: a prebuild from prebuilds/<platform>-<arch>, or a local build in build/Release. */
 export function loadBinding(root: string = packageRoot): NativeBinding {
   checkRuntime();
@@ -150,6 +170,8 @@ export function loadBinding(root: string = packageRoot): NativeBinding {
   try {
     return load(root) as NativeBinding;
   } catch (cause) {
+    const denied = permissionDenied(cause, root);
+    if (denied !== undefined) throw new UvscopeError('ERR_UVSCOPE_PERMISSION_DENIED', denied, { cause });
     const message = cause instanceof Error ? cause.message : String(cause);
     // The addon's own initialisation refusing this runtime (no libuv loop, no cleanup hooks).
     if (message.startsWith('uvscope: ')) throw new UvscopeError('ERR_UVSCOPE_UNSUPPORTED_RUNTIME', message, { cause });

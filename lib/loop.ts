@@ -4,7 +4,7 @@ import { threadId as ownThreadId } from 'node:worker_threads';
 
 import type { NativeBinding } from './binding.js';
 import { type HistogramImage, readImages, windowDistribution } from './distribution.js';
-import { invalidArgType } from './errors.js';
+import { arrayOrRevoked, invalidArgType, invalidArgValue } from './errors.js';
 import type { Distribution, HandleSummary, LoopStats, ThreadActivity, ThreadKernelState, ThreadStats, ThreadpoolStats } from './types.js';
 
 /** The parts of a snapshot that other components provide. */
@@ -178,6 +178,11 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
     }
     native.loopRead(buffer);
     const now = decode(buffer);
+    // threads() keeps every thread's read: a window against another thread's snapshot would
+    // subtract one loop's counters from another's.
+    if (base !== undefined && (base.threadId !== now.threadId || base.startHrNs !== now.startHrNs)) {
+      throw invalidArgValue('since', "a snapshot of this thread's loop (another thread's from threads() cannot be subtracted)", since);
+    }
     const stats: LoopStats = { ...between(now, base), handles: sources.handles(), threadpool: sources.threadpool(since?.threadpool) };
     raws.set(stats, now);
     return stats;
@@ -186,7 +191,9 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
   function threads(since?: ThreadStats[]): ThreadStats[] {
     const earlier = new Map<number, RawRead>();
     if (since !== undefined) {
-      if (!Array.isArray(since)) throw invalidArgType('since', 'an array returned by threads()', since);
+      if (typeof since !== 'object' || since === null || arrayOrRevoked(since) !== true) {
+        throw invalidArgType('since', 'an array returned by threads()', since);
+      }
       for (const entry of since) {
         const raw = typeof entry === 'object' && entry !== null ? raws.get(entry) : undefined;
         if (raw === undefined) throw invalidArgType('since', 'an array returned by threads()', since);

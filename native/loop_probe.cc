@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <new>
 
 #include "instance.h"
 #include "napi_util.h"
@@ -125,8 +126,10 @@ LoopRecorder::Live LoopRecorder::LiveLocked() const {
   return live;
 }
 
-void LoopRecorder::AllocateRing() {
-  if (!ring_) ring_.reset(new IterationSlot[kRingSize]());
+bool LoopRecorder::AllocateRing() {
+  // nothrow: built without C++ exceptions, a failed new would abort the process.
+  if (!ring_) ring_.reset(new (std::nothrow) IterationSlot[kRingSize]());
+  return ring_ != nullptr;
 }
 
 void LoopRecorder::Read(double* data) {
@@ -514,12 +517,13 @@ Napi::Value LoopProbe::ReadIterations(const Napi::CallbackInfo& info) {
   uint64_t cursor = static_cast<uint64_t>(cursor_arg);
   uint64_t dropped = 0;
   const uint64_t count = r.ReadRing(&cursor, out.Data(), out.ElementLength() / LoopRecorder::kSlotDoubles, &dropped);
+  const double values[5] = {static_cast<double>(count), static_cast<double>(cursor), static_cast<double>(dropped),
+                            static_cast<double>(clock_.NowNs()), static_cast<double>(uv_hrtime())};
   Napi::Array result = Napi::Array::New(env, 5);
-  result.Set(0u, Napi::Number::New(env, static_cast<double>(count)));
-  result.Set(1u, Napi::Number::New(env, static_cast<double>(cursor)));
-  result.Set(2u, Napi::Number::New(env, static_cast<double>(dropped)));
-  result.Set(3u, Napi::Number::New(env, static_cast<double>(clock_.NowNs())));
-  result.Set(4u, Napi::Number::New(env, static_cast<double>(uv_hrtime())));
+  if (Failed(result)) return {};
+  for (uint32_t i = 0; i < 5; ++i) {
+    if (!result.Set(i, Napi::Number::New(env, values[i]))) return {};
+  }
   return result;
 }
 
@@ -538,7 +542,11 @@ Napi::Value LoopProbe::ConfigureRing(const Napi::CallbackInfo& info) {
   }
   LoopRecorder& r = *recorder_;
   const bool enabled = info[0].As<Napi::Boolean>().Value();
-  if (enabled) r.AllocateRing();  // before the loop thread can see ring_enabled
+  // Before the loop thread can see ring_enabled.
+  if (enabled && !r.AllocateRing()) {
+    Napi::Error::New(env, "uvscope: no memory for the iteration ring").ThrowAsJavaScriptException();
+    return {};
+  }
   r.ring_min_busy_ns.store(min_busy >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(min_busy),
                            std::memory_order_relaxed);
   r.ring_enabled.store(enabled, std::memory_order_relaxed);
@@ -563,21 +571,27 @@ Napi::Value LoopProbe::ReadThreads(const Napi::CallbackInfo& info) {
   Fold();
   const auto recorders = Registry::List();
   Napi::Array result = Napi::Array::New(env, recorders.size());
+  if (Failed(result)) return {};
   uint32_t i = 0;
   for (const auto& recorder : recorders) {
     Napi::Float64Array data = Napi::Float64Array::New(env, kReadSize);
+    if (Failed(data) || data.Data() == nullptr) return {};
     recorder->Read(data.Data());
     Napi::Object entry = Napi::Object::New(env);
-    entry.Set("current", Napi::Boolean::New(env, recorder == shared_recorder_));
-    entry.Set("data", data);
-    result.Set(i++, entry);
+    if (Failed(entry) || !entry.Set("current", Napi::Boolean::New(env, recorder == shared_recorder_)) ||
+        !entry.Set("data", data) || !result.Set(i++, entry)) {
+      return {};
+    }
   }
   return result;
 }
 
 void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
-  LoopProbe* probe = instance->Add<LoopProbe>(instance);
-  probe->Start();
+  LoopProbe* probe = instance->Find<LoopProbe>();
+  if (probe == nullptr) {
+    probe = instance->Add<LoopProbe>(instance);
+    probe->Start();
+  }
   ExportMethod<LoopProbe, &LoopProbe::Read>(env, exports, "loopRead", probe);
   ExportMethod<LoopProbe, &LoopProbe::ReadIterations>(env, exports, "loopReadIterations", probe);
   ExportMethod<LoopProbe, &LoopProbe::SetThreadId>(env, exports, "loopSetThreadId", probe);

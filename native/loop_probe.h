@@ -90,8 +90,9 @@ struct LoopRecorder {
   // added to `*dropped`.
   uint64_t ReadRing(uint64_t* cursor, double* out, uint64_t room, uint64_t* dropped) const;
   uint64_t ring_written() const { return ring_written_.load(std::memory_order_acquire); }
-  // Loop thread, before ring_enabled is first set: the ring's storage.
-  void AllocateRing();
+  // Loop thread, before ring_enabled is first set: the ring's storage; false where it
+  // cannot be allocated.
+  bool AllocateRing();
 
   // The iteration under way, for readers on other threads (threads(), the stall watchdog).
   // The loop thread writes them at each prepare under a seqlock (live_seq odd while it
