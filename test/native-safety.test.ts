@@ -55,8 +55,9 @@ describe('native safety', () => {
   });
 
   it('lets a worker that runs out of memory inside threads() end with ERR_WORKER_OUT_OF_MEMORY', async () => {
-    // 200 ended workers retained make each call allocate ~200 arrays, so the heap limit is
-    // often reached inside the native call; V8 then refuses the allocation.
+    // 200 ended workers retained make each read create ~400 values; the worker keeps them
+    // all and allocates almost nothing else (the raw binding, not threads()' decoding), so
+    // its heap limit is reached inside the native call, and V8 refuses what follows.
     const result = await runScript(
       `const { Worker } = require('node:worker_threads');
        const codes = {};
@@ -65,9 +66,11 @@ describe('native safety', () => {
          const w = new Worker("require('uvscope')", { eval: true });
          w.on('exit', () => { if (++ended === 200) next(0); });
        }
+       const body = "require('uvscope'); const b = require(process.cwd() + '/dist/binding.js').binding();" +
+         "let keep = null; for (;;) keep = { r: b.loopReadThreads(), next: keep };";
        function next(n) {
-         if (n === 12) return console.log(JSON.stringify(codes));
-         const w = new Worker("const u = require('uvscope'); const keep = []; for (;;) keep.push(u.threads());", {
+         if (n === 3) return console.log(JSON.stringify(codes));
+         const w = new Worker(body, {
            eval: true,
            resourceLimits: { maxOldGenerationSizeMb: 8 + (n % 8), maxYoungGenerationSizeMb: 1 + (n % 3) },
          });
@@ -79,7 +82,7 @@ describe('native safety', () => {
     expect(result.signal).toBeNull();
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ ERR_WORKER_OUT_OF_MEMORY: 12 });
+    expect(JSON.parse(result.stdout)).toEqual({ ERR_WORKER_OUT_OF_MEMORY: 3 });
   }, 130_000);
 
   it.runIf(process.platform === 'linux')('reports busy as null, not the pool size, when /proc cannot be read (every fd in use)', async () => {

@@ -78,7 +78,11 @@ assertType<Equal<InstanceType<typeof uvscope.UvscopeError>['code'], uvscope.Uvsc
 assertType<
   Equal<
     uvscope.UvscopeErrorCode,
-    'ERR_UVSCOPE_UNSUPPORTED_RUNTIME' | 'ERR_UVSCOPE_BINARY_NOT_FOUND' | 'ERR_UVSCOPE_INVALID_ARG_TYPE' | 'ERR_UVSCOPE_INVALID_ARG_VALUE'
+    | 'ERR_UVSCOPE_UNSUPPORTED_RUNTIME'
+    | 'ERR_UVSCOPE_BINARY_NOT_FOUND'
+    | 'ERR_UVSCOPE_PERMISSION_DENIED'
+    | 'ERR_UVSCOPE_INVALID_ARG_TYPE'
+    | 'ERR_UVSCOPE_INVALID_ARG_VALUE'
   >
 >();
 
