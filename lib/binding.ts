@@ -49,8 +49,18 @@ export interface NativeBinding {
   /** Records `values` into a fresh native histogram and returns its image (for tests). */
   histogramOf(values: Float64Array): Float64Array;
 
-  /** Layout of loopRead()'s output and of the iteration ring. */
-  loopLayout: { header: number; images: number; size: number; ringSize: number; slotSize: number };
+  /** Layout of loopRead()'s output, of the iteration ring and of loopReadThreads()' output. */
+  loopLayout: {
+    header: number;
+    images: number;
+    size: number;
+    ringSize: number;
+    slotSize: number;
+    /** Doubles before the first loopReadThreads() record: count, doubles needed. */
+    threadsHeader: number;
+    /** Doubles before a loopReadThreads() record's data: serial, flags. */
+    threadRecordHeader: number;
+  };
   /**
    * Fills `out` (loopLayout.size doubles): [clock kind, clock now ns, uv_hrtime now ns,
    * recording start ns, iterations, idle ns, events, events waiting (NaN if unknown),
@@ -65,8 +75,14 @@ export interface NativeBinding {
   loopReadIterations(cursor: number, out: Float64Array): [number, number, number, number, number];
   /** Tells the recorder its worker_threads threadId. */
   loopSetThreadId(threadId: number): void;
-  /** Reads every recorder in the process (loopRead() layout each; header[9] ended, header[10] threadId). */
-  loopReadThreads(): { current: boolean; data: Float64Array }[];
+  /**
+   * Reads every recorder in the process into `out` (reused; nothing is allocated):
+   * [count, doubles needed], then per recorder [serial (process-unique, ascending), flags
+   * (1 current, 2 ended, 4 data omitted), its loopRead() data unless omitted]. Recorders whose
+   * serial is in `known` (ascending; ended ones the caller holds) are listed without data.
+   * Records that do not fit are counted in `needed`, not written: grow `out` and read again.
+   */
+  loopReadThreads(out: Float64Array, known: Float64Array): void;
   /**
    * What the kernel says a thread of this process is doing (Linux /proc), or null where it
    * cannot say: `state` from its stat letter, `syscall` the call it is blocked in (null when

@@ -28,6 +28,16 @@ interface RawRead {
 
 type LoopPart = Omit<LoopStats, 'handles' | 'threadpool'>;
 
+/** An ended thread's final read, decoded once. */
+interface EndedThread {
+  now: RawRead;
+  activity: ThreadActivity;
+  /** Since its recording started. */
+  cumulative: LoopPart;
+  /** The empty window against itself (a `since` taken after it ended), made on first use. */
+  empty: LoopPart | undefined;
+}
+
 const NS_TO_MS = 1e-6;
 
 /**
@@ -112,6 +122,20 @@ export function threadActivity(
   return { state, iteration, elapsedMs, busyMs, waiting, kernel };
 }
 
+function copyDistribution(d: Distribution): Distribution {
+  return {
+    count: d.count,
+    totalMs: d.totalMs,
+    minMs: d.minMs,
+    maxMs: d.maxMs,
+    meanMs: d.meanMs,
+    p50Ms: d.p50Ms,
+    p90Ms: d.p90Ms,
+    p99Ms: d.p99Ms,
+    p999Ms: d.p999Ms,
+  };
+}
+
 export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
   const layout = native.loopLayout;
   const histogram = native.histogramLayout;
@@ -170,6 +194,14 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
   // Each snapshot remembers its raw read, so a later call can subtract it.
   const raws = new WeakMap<object, RawRead>();
 
+  // threads(): one buffer for every native read, grown as needed; ended threads' final
+  // reads, decoded once, by recorder serial (their numbers never change), and those
+  // serials, ascending, for the native read to leave out.
+  let threadsBuffer = new Float64Array(layout.threadsHeader + 4 * (layout.threadRecordHeader + layout.size));
+  const ended = new Map<number, EndedThread>();
+  let knownEnded = new Float64Array(0);
+  let knownDirty = false;
+
   function loopStats(since?: LoopStats): LoopStats {
     let base: RawRead | undefined;
     if (since !== undefined) {
@@ -201,22 +233,111 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
       }
     }
     const pool = sources.threadpool(since?.[0]?.threadpool);
-    return native.loopReadThreads().map(({ current, data }) => {
-      const now = decode(data);
-      const base = earlier.get(now.threadId);
-      // A thread started after `since` gets its window from its own start.
-      const stats: ThreadStats = {
-        threadId: now.threadId,
-        current,
-        ended: now.ended,
-        activity: threadActivity(data, current, native.threadKernelState),
-        ...between(now, base !== undefined && base.startHrNs === now.startHrNs ? base : undefined),
-        handles: current ? sources.handles() : null,
-        threadpool: pool,
-      };
-      raws.set(stats, now);
-      return stats;
-    });
+    const records = readThreadRecords();
+    const result: ThreadStats[] = [];
+    for (const { serial, current, at } of records) {
+      let final = ended.get(serial);
+      if (final === undefined && at >= 0) {
+        const data = threadsBuffer.subarray(at, at + layout.size);
+        const now = decode(data);
+        const activity = threadActivity(data, current, native.threadKernelState);
+        const base = earlier.get(now.threadId);
+        // A thread started after `since` gets its window from its own start.
+        const part = between(now, base !== undefined && base.startHrNs === now.startHrNs ? base : undefined);
+        if (now.ended) {
+          // Its numbers are final: decoded once, reused by every later call.
+          final = { now, activity, cumulative: base === undefined ? part : between(now, undefined), empty: undefined };
+          ended.set(serial, final);
+          knownDirty = true;
+        } else {
+          result.push(threadStats(now, current, activity, part, pool));
+          continue;
+        }
+      }
+      if (final === undefined) continue; // omitted, yet no longer cached: cannot happen
+      const base = earlier.get(final.now.threadId);
+      let part: LoopPart;
+      if (base === undefined || base.startHrNs !== final.now.startHrNs) part = final.cumulative;
+      else if (base === final.now) part = (final.empty ??= between(final.now, final.now)); // since taken after it ended
+      else part = between(final.now, base);
+      result.push(threadStats(final.now, current, final.activity, part, pool));
+    }
+    if (knownDirty) {
+      knownEnded = Float64Array.from([...ended.keys()].sort((a, b) => a - b));
+      knownDirty = false;
+    }
+    return result;
+  }
+
+  /** A fresh ThreadStats (callers may keep and change it) around a possibly shared part. */
+  function threadStats(now: RawRead, current: boolean, activity: ThreadActivity, part: LoopPart, pool: ThreadpoolStats): ThreadStats {
+    // Field by field: object spread costs several times more, and with hundreds of ended
+    // threads this is most of a call.
+    const kernel = activity.kernel;
+    const stats: ThreadStats = {
+      threadId: now.threadId,
+      current,
+      ended: now.ended,
+      activity: {
+        state: activity.state,
+        iteration: activity.iteration,
+        elapsedMs: activity.elapsedMs,
+        busyMs: activity.busyMs,
+        waiting: activity.waiting,
+        kernel: kernel === null ? null : { state: kernel.state, syscall: kernel.syscall },
+      },
+      timestamp: part.timestamp,
+      windowMs: part.windowMs,
+      iterations: part.iterations,
+      utilization: part.utilization,
+      activeMs: part.activeMs,
+      idleMs: part.idleMs,
+      events: part.events,
+      eventsWaiting: part.eventsWaiting,
+      busy: copyDistribution(part.busy),
+      phases: {
+        poll: copyDistribution(part.phases.poll),
+        pollWait: copyDistribution(part.phases.pollWait),
+        check: copyDistribution(part.phases.check),
+        timers: copyDistribution(part.phases.timers),
+      },
+      handles: current ? sources.handles() : null,
+      threadpool: pool,
+    };
+    raws.set(stats, now);
+    return stats;
+  }
+
+  /**
+   * One native read of every recorder into threadsBuffer (grown as needed, then reused),
+   * omitting the ended ones already decoded; forgets those the registry no longer lists.
+   */
+  function readThreadRecords(): { serial: number; current: boolean; at: number }[] {
+    for (;;) {
+      native.loopReadThreads(threadsBuffer, knownEnded);
+      const needed = threadsBuffer[1]!;
+      if (needed <= threadsBuffer.length) break;
+      threadsBuffer = new Float64Array(Math.ceil(needed * 1.25));
+    }
+    const count = threadsBuffer[0]!;
+    const records: { serial: number; current: boolean; at: number }[] = [];
+    let at = layout.threadsHeader;
+    const listed = new Set<number>();
+    for (let i = 0; i < count; i++) {
+      const serial = threadsBuffer[at]!;
+      const flags = threadsBuffer[at + 1]!;
+      const omitted = (flags & 4) !== 0;
+      records.push({ serial, current: (flags & 1) !== 0, at: omitted ? -1 : at + layout.threadRecordHeader });
+      listed.add(serial);
+      at += layout.threadRecordHeader + (omitted ? 0 : layout.size);
+    }
+    for (const serial of ended.keys()) {
+      if (!listed.has(serial)) {
+        ended.delete(serial);
+        knownDirty = true;
+      }
+    }
+    return records;
   }
 
   /** How this thread's probe measures (see LoopProbeInfo). */

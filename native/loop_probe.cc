@@ -16,6 +16,9 @@ namespace {
 
 constexpr size_t kReadHeader = LoopRecorder::kReadHeader;
 constexpr size_t kReadSize = LoopRecorder::kReadSize;
+// readThreads() layout: [count, needed], then per recorder [serial, flags] and its data.
+constexpr size_t kThreadsHeader = 2;
+constexpr size_t kThreadRecordHeader = 2;
 
 // Offsets into loop->internal_fields (libuv's uv__loop_internal_fields_t), 64-bit
 // platforms: { unsigned flags; uv__loop_metrics_t loop_metrics; ... } where loop_metrics is
@@ -565,25 +568,44 @@ Napi::Value LoopProbe::SetThreadId(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// readThreads(): [{ threadId, current, data: Float64Array }] for every listed recorder.
+// readThreads(out, known): every listed recorder into `out`, a buffer the caller keeps and
+// reuses (a call allocates nothing): [count, doubles needed, then per recorder: serial,
+// flags (1 current, 2 ended, 4 data omitted), its loopRead() data unless omitted]. An
+// ended recorder's numbers never change, so one whose serial is in `known` (ascending: the
+// ended ones the caller already holds) is listed without data: with hundreds of ended
+// workers retained a call costs about the live threads. What does not fit is counted in
+// `needed` and not written; the caller grows `out` and reads again.
 Napi::Value LoopProbe::ReadThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Napi::Float64Array out;
+  Napi::Float64Array known;
+  if (!Float64ArrayArg(info, 0, "out", kThreadsHeader, &out) || !Float64ArrayArg(info, 1, "known", 0, &known)) {
+    return {};
+  }
   Fold();
   const auto recorders = Registry::List();
-  Napi::Array result = Napi::Array::New(env, recorders.size());
-  if (Failed(result)) return {};
-  uint32_t i = 0;
+  double* data = out.Data();
+  const size_t room = out.ElementLength();
+  const double* skip = known.Data();
+  const size_t skips = known.ElementLength();
+  size_t next_skip = 0;
+  size_t at = kThreadsHeader;
   for (const auto& recorder : recorders) {
-    Napi::Float64Array data = Napi::Float64Array::New(env, kReadSize);
-    if (Failed(data) || data.Data() == nullptr) return {};
-    recorder->Read(data.Data());
-    Napi::Object entry = Napi::Object::New(env);
-    if (Failed(entry) || !entry.Set("current", Napi::Boolean::New(env, recorder == shared_recorder_)) ||
-        !entry.Set("data", data) || !result.Set(i++, entry)) {
-      return {};
+    const double serial = static_cast<double>(recorder->serial);
+    while (next_skip < skips && skip[next_skip] < serial) ++next_skip;
+    const bool omit = next_skip < skips && skip[next_skip] == serial;
+    const size_t size = kThreadRecordHeader + (omit ? 0 : kReadSize);
+    if (at + size <= room) {
+      if (!omit) recorder->Read(data + at + kThreadRecordHeader);
+      const bool ended = omit || data[at + kThreadRecordHeader + 9] == 1;
+      data[at] = serial;
+      data[at + 1] = (recorder == shared_recorder_ ? 1 : 0) + (ended ? 2 : 0) + (omit ? 4 : 0);
     }
+    at += size;
   }
-  return result;
+  data[0] = static_cast<double>(recorders.size());
+  data[1] = static_cast<double>(at);
+  return env.Undefined();
 }
 
 void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
@@ -603,6 +625,8 @@ void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
   layout.Set("size", Napi::Number::New(env, static_cast<double>(kReadSize)));
   layout.Set("ringSize", Napi::Number::New(env, static_cast<double>(LoopRecorder::kRingSize)));
   layout.Set("slotSize", Napi::Number::New(env, static_cast<double>(LoopRecorder::kSlotDoubles)));
+  layout.Set("threadsHeader", Napi::Number::New(env, static_cast<double>(kThreadsHeader)));
+  layout.Set("threadRecordHeader", Napi::Number::New(env, static_cast<double>(kThreadRecordHeader)));
   exports.Set("loopLayout", layout);
 }
 

@@ -129,6 +129,7 @@ struct LoopRecorder {
 
   // Identity and what a reader on another thread needs. Set before the recorder is shared.
   double thread_id = 0;
+  uint64_t serial = 0;  // process-unique, ascending in registration order (Registry::Add)
   int tid = 0;  // the loop thread's Linux id (0 elsewhere)
   uint64_t start_hr_ns = 0;
   uint64_t idle_at_start = 0;

@@ -13,6 +13,7 @@ namespace {
 struct State {
   std::mutex mutex;
   std::vector<std::shared_ptr<LoopRecorder>> recorders;
+  uint64_t next_serial = 1;
 };
 
 // Never destroyed: workers may still be tearing down while the process exits.
@@ -50,6 +51,7 @@ void Registry::Add(std::shared_ptr<LoopRecorder> recorder) {
   State& state = Global();
   std::lock_guard<std::mutex> lock(state.mutex);
   Prune(state.recorders);
+  recorder->serial = state.next_serial++;  // before any reader can see it
   state.recorders.push_back(std::move(recorder));
 }
 

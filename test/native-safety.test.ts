@@ -54,23 +54,27 @@ describe('native safety', () => {
     expect(result.stdout.trim()).toBe('ended 60');
   });
 
-  it('lets a worker that runs out of memory inside threads() end with ERR_WORKER_OUT_OF_MEMORY', async () => {
-    // 200 ended workers retained make each read create ~400 values; the worker keeps them
-    // all and allocates almost nothing else (the raw binding, not threads()' decoding), so
-    // its heap limit is reached inside the native call, and V8 refuses what follows.
+  it('lets workers that run out of memory while reading end with ERR_WORKER_OUT_OF_MEMORY', async () => {
+    // Two bodies: threads() with ended workers retained, as found; and a raw native read
+    // that returns a fresh typed array per call (histogramOf), where the heap limit is
+    // reached inside the native call nearly every time: V8 then refuses the next
+    // allocation, and on main the refused array was written through (SIGSEGV).
     const result = await runScript(
       `const { Worker } = require('node:worker_threads');
        const codes = {};
        let ended = 0;
-       for (let i = 0; i < 200; i++) {
+       for (let i = 0; i < 50; i++) {
          const w = new Worker("require('uvscope')", { eval: true });
-         w.on('exit', () => { if (++ended === 200) next(0); });
+         w.on('exit', () => { if (++ended === 50) next(0); });
        }
-       const body = "require('uvscope'); const b = require(process.cwd() + '/dist/binding.js').binding();" +
-         "let keep = null; for (;;) keep = { r: b.loopReadThreads(), next: keep };";
+       const bodies = [
+         "const u = require('uvscope'); let keep = null; for (;;) keep = { r: u.threads(), next: keep };",
+         "require('uvscope'); const b = require(process.cwd() + '/dist/binding.js').binding(); const v = new Float64Array([1, 2, 3]);" +
+           "let keep = null; for (;;) keep = { r: b.histogramOf(v), next: keep };",
+       ];
        function next(n) {
-         if (n === 3) return console.log(JSON.stringify(codes));
-         const w = new Worker(body, {
+         if (n === 6) return console.log(JSON.stringify(codes));
+         const w = new Worker(bodies[n % 2], {
            eval: true,
            resourceLimits: { maxOldGenerationSizeMb: 8 + (n % 8), maxYoungGenerationSizeMb: 1 + (n % 3) },
          });
@@ -82,7 +86,7 @@ describe('native safety', () => {
     expect(result.signal).toBeNull();
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ ERR_WORKER_OUT_OF_MEMORY: 3 });
+    expect(JSON.parse(result.stdout)).toEqual({ ERR_WORKER_OUT_OF_MEMORY: 6 });
   }, 130_000);
 
   it.runIf(process.platform === 'linux')('reports busy as null, not the pool size, when /proc cannot be read (every fd in use)', async () => {
@@ -152,7 +156,7 @@ describe('native safety', () => {
          fresh: a !== b,
          threadsA: a.threads().length,
          threadsB: b.threads().length,
-         threadsRaw: m.exports.loopReadThreads().length,
+         threadsRaw: (() => { const out = new Float64Array(1 << 16); m.exports.loopReadThreads(out, new Float64Array(0)); return out[0]; })(),
          ownBefore,
          ownAfter: b.handles({ includeOwn: true }).length,
          othersA: a.handles().length,
