@@ -36,6 +36,8 @@ interface EndedThread {
   cumulative: LoopPart;
   /** The empty window against itself (a `since` taken after it ended), made on first use. */
   empty: LoopPart | undefined;
+  /** The last threads() call that listed it. */
+  seen: number;
 }
 
 const NS_TO_MS = 1e-6;
@@ -201,6 +203,7 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
   const ended = new Map<number, EndedThread>();
   let knownEnded = new Float64Array(0);
   let knownDirty = false;
+  let readGeneration = 0;
 
   function loopStats(since?: LoopStats): LoopStats {
     let base: RawRead | undefined;
@@ -233,34 +236,54 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
       }
     }
     const pool = sources.threadpool(since?.[0]?.threadpool);
-    const records = readThreadRecords();
+    readThreadRecords();
+    const count = threadsBuffer[0]!;
     const result: ThreadStats[] = [];
-    for (const { serial, current, at } of records) {
+    const generation = ++readGeneration;
+    let omitted = 0;
+    let at = layout.threadsHeader;
+    for (let i = 0; i < count; i++) {
+      const serial = threadsBuffer[at]!;
+      const flags = threadsBuffer[at + 1]!;
+      const current = (flags & 1) !== 0;
+      const dataAt = at + layout.threadRecordHeader;
+      at = dataAt + ((flags & 4) !== 0 ? 0 : layout.size);
       let final = ended.get(serial);
-      if (final === undefined && at >= 0) {
-        const data = threadsBuffer.subarray(at, at + layout.size);
+      if (final === undefined) {
+        if ((flags & 4) !== 0) continue; // omitted, yet no longer cached: cannot happen
+        const data = threadsBuffer.subarray(dataAt, dataAt + layout.size);
         const now = decode(data);
         const activity = threadActivity(data, current, native.threadKernelState);
-        const base = earlier.get(now.threadId);
-        // A thread started after `since` gets its window from its own start.
-        const part = between(now, base !== undefined && base.startHrNs === now.startHrNs ? base : undefined);
-        if (now.ended) {
-          // Its numbers are final: decoded once, reused by every later call.
-          final = { now, activity, cumulative: base === undefined ? part : between(now, undefined), empty: undefined };
-          ended.set(serial, final);
-          knownDirty = true;
-        } else {
+        if (!now.ended) {
+          const base = earlier.get(now.threadId);
+          // A thread started after `since` gets its window from its own start.
+          const part = between(now, base !== undefined && base.startHrNs === now.startHrNs ? base : undefined);
           result.push(threadStats(now, current, activity, part, pool));
           continue;
         }
+        // Its numbers are final: decoded once, reused by every later call.
+        final = { now, activity, cumulative: between(now, undefined), empty: undefined, seen: 0 };
+        ended.set(serial, final);
+        knownDirty = true;
+      } else {
+        ++omitted;
       }
-      if (final === undefined) continue; // omitted, yet no longer cached: cannot happen
+      final.seen = generation;
       const base = earlier.get(final.now.threadId);
       let part: LoopPart;
       if (base === undefined || base.startHrNs !== final.now.startHrNs) part = final.cumulative;
       else if (base === final.now) part = (final.empty ??= between(final.now, final.now)); // since taken after it ended
       else part = between(final.now, base);
       result.push(threadStats(final.now, current, final.activity, part, pool));
+    }
+    // Forget ended threads the registry no longer lists (past retention).
+    if (omitted < knownEnded.length) {
+      for (const [serial, final] of ended) {
+        if (final.seen !== generation) {
+          ended.delete(serial);
+          knownDirty = true;
+        }
+      }
     }
     if (knownDirty) {
       knownEnded = Float64Array.from([...ended.keys()].sort((a, b) => a - b));
@@ -308,36 +331,14 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
     return stats;
   }
 
-  /**
-   * One native read of every recorder into threadsBuffer (grown as needed, then reused),
-   * omitting the ended ones already decoded; forgets those the registry no longer lists.
-   */
-  function readThreadRecords(): { serial: number; current: boolean; at: number }[] {
+  /** One native read of every recorder into threadsBuffer (grown as needed, then reused). */
+  function readThreadRecords(): void {
     for (;;) {
       native.loopReadThreads(threadsBuffer, knownEnded);
       const needed = threadsBuffer[1]!;
-      if (needed <= threadsBuffer.length) break;
+      if (needed <= threadsBuffer.length) return;
       threadsBuffer = new Float64Array(Math.ceil(needed * 1.25));
     }
-    const count = threadsBuffer[0]!;
-    const records: { serial: number; current: boolean; at: number }[] = [];
-    let at = layout.threadsHeader;
-    const listed = new Set<number>();
-    for (let i = 0; i < count; i++) {
-      const serial = threadsBuffer[at]!;
-      const flags = threadsBuffer[at + 1]!;
-      const omitted = (flags & 4) !== 0;
-      records.push({ serial, current: (flags & 1) !== 0, at: omitted ? -1 : at + layout.threadRecordHeader });
-      listed.add(serial);
-      at += layout.threadRecordHeader + (omitted ? 0 : layout.size);
-    }
-    for (const serial of ended.keys()) {
-      if (!listed.has(serial)) {
-        ended.delete(serial);
-        knownDirty = true;
-      }
-    }
-    return records;
   }
 
   /** How this thread's probe measures (see LoopProbeInfo). */
