@@ -35,7 +35,10 @@ void Prune(std::vector<std::shared_ptr<LoopRecorder>>& recorders) {
                      [&](const std::shared_ptr<LoopRecorder>& r) {
                        std::lock_guard<std::mutex> lock(r->mutex);
                        if (!r->ended) return false;
-                       const bool expired = static_cast<double>(now - r->end_hr_ns) / 1e6 > Registry::kKeepEndedMs;
+                       // A thread may end after `now` was taken: unsigned now - end would
+                       // wrap and drop it at once.
+                       const bool expired = r->end_hr_ns < now &&
+                                            static_cast<double>(now - r->end_hr_ns) / 1e6 > Registry::kKeepEndedMs;
                        if (expired || ended > Registry::kMaxEnded) {
                          --ended;
                          return true;
