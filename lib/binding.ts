@@ -49,8 +49,18 @@ export interface NativeBinding {
   /** Records `values` into a fresh native histogram and returns its image (for tests). */
   histogramOf(values: Float64Array): Float64Array;
 
-  /** Layout of loopRead()'s output and of the iteration ring. */
-  loopLayout: { header: number; images: number; size: number; ringSize: number; slotSize: number };
+  /** Layout of loopRead()'s output, of the iteration ring and of loopReadThreads()' output. */
+  loopLayout: {
+    header: number;
+    images: number;
+    size: number;
+    ringSize: number;
+    slotSize: number;
+    /** Doubles before the first loopReadThreads() record: count, doubles needed. */
+    threadsHeader: number;
+    /** Doubles before a loopReadThreads() record's data: serial, flags. */
+    threadRecordHeader: number;
+  };
   /**
    * Fills `out` (loopLayout.size doubles): [clock kind, clock now ns, uv_hrtime now ns,
    * recording start ns, iterations, idle ns, events, events waiting (NaN if unknown),
@@ -65,8 +75,14 @@ export interface NativeBinding {
   loopReadIterations(cursor: number, out: Float64Array): [number, number, number, number, number];
   /** Tells the recorder its worker_threads threadId. */
   loopSetThreadId(threadId: number): void;
-  /** Reads every recorder in the process (loopRead() layout each; header[9] ended, header[10] threadId). */
-  loopReadThreads(): { current: boolean; data: Float64Array }[];
+  /**
+   * Reads every recorder in the process into `out` (reused; nothing is allocated):
+   * [count, doubles needed], then per recorder [serial (process-unique, ascending), flags
+   * (1 current, 2 ended, 4 data omitted), its loopRead() data unless omitted]. Recorders whose
+   * serial is in `known` (ascending; ended ones the caller holds) are listed without data.
+   * Records that do not fit are counted in `needed`, not written: grow `out` and read again.
+   */
+  loopReadThreads(out: Float64Array, known: Float64Array): void;
   /**
    * What the kernel says a thread of this process is doing (Linux /proc), or null where it
    * cannot say: `state` from its stat letter, `syscall` the call it is blocked in (null when
@@ -145,6 +161,26 @@ function checkRuntime(): void {
   }
 }
 
+/**
+ * The message for a load refused by Node's permission model (`--permission`, Node 20:
+ * `--experimental-permission`), or undefined for any other failure: the binary is there,
+ * and rebuilding it would not help.
+ */
+function permissionDenied(cause: unknown, root: string): string | undefined {
+  const code = (cause as { code?: unknown } | null)?.code;
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const flag = given.includes('--experimental-permission') ? '--experimental-permission' : '--permission';
+  if (code === 'ERR_DLOPEN_DISABLED') {
+    return `uvscope: Node's permission model (${flag}) disallows native addons, and uvscope is one. ` +
+      `Allow them with --allow-addons (for example \`node ${flag} --allow-addons ...\`), or run without ${flag}.`;
+  }
+  if (code === 'ERR_ACCESS_DENIED') {
+    return `uvscope: Node's permission model (${flag}) does not let uvscope read its own package directory to find its native binary. ` +
+      `Allow it with --allow-fs-read=${root} and native addons with --allow-addons, or run without ${flag}.`;
+  }
+  return undefined;
+}
+
 /** Loads the addon: a prebuild from prebuilds/<platform>-<arch>, or a local build in build/Release. */
 export function loadBinding(root: string = packageRoot): NativeBinding {
   checkRuntime();
@@ -158,6 +194,8 @@ export function loadBinding(root: string = packageRoot): NativeBinding {
   try {
     return load(root) as NativeBinding;
   } catch (cause) {
+    const denied = permissionDenied(cause, root);
+    if (denied !== undefined) throw new UvscopeError('ERR_UVSCOPE_PERMISSION_DENIED', denied, { cause });
     const message = cause instanceof Error ? cause.message : String(cause);
     // The addon's own initialisation refusing this runtime (no libuv loop, no cleanup hooks).
     if (message.startsWith('uvscope: ')) throw new UvscopeError('ERR_UVSCOPE_UNSUPPORTED_RUNTIME', message, { cause });

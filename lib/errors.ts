@@ -4,6 +4,11 @@ export type UvscopeErrorCode =
   | 'ERR_UVSCOPE_UNSUPPORTED_RUNTIME'
   /** No prebuilt or locally built binary fits this platform, architecture and Node. */
   | 'ERR_UVSCOPE_BINARY_NOT_FOUND'
+  /**
+   * Node's permission model (`--permission`) forbids what loading uvscope needs: native
+   * addons (`--allow-addons`) or reading its own package directory (`--allow-fs-read`).
+   */
+  | 'ERR_UVSCOPE_PERMISSION_DENIED'
   /** An argument or option has the wrong type (thrown as a `TypeError`). */
   | 'ERR_UVSCOPE_INVALID_ARG_TYPE'
   /** An argument or option has the right type but a value out of range (a `RangeError`). */
@@ -45,11 +50,26 @@ function mark<E extends Error>(error: E, code: UvscopeErrorCode): E & { code: Uv
   return error as E & { code: UvscopeErrorCode };
 }
 
+/**
+ * `Array.isArray(value)`, or null for a revoked Proxy: every operation on one throws V8's
+ * own TypeError (without a `code`), including the checks that format uvscope's errors.
+ */
+export function arrayOrRevoked(value: object): boolean | null {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return null;
+  }
+}
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
   if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
-  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  if (typeof value === 'object') {
+    const array = arrayOrRevoked(value);
+    return array === null ? 'a revoked Proxy' : array ? 'an array' : 'an object';
+  }
   return typeof value;
 }
 

@@ -4,7 +4,7 @@ import { threadId as ownThreadId } from 'node:worker_threads';
 
 import type { NativeBinding } from './binding.js';
 import { type HistogramImage, rawHistogram, readImages, windowDistribution } from './distribution.js';
-import { invalidArgType } from './errors.js';
+import { arrayOrRevoked, invalidArgType, invalidArgValue } from './errors.js';
 import type {
   Distribution,
   HandleSummary,
@@ -36,6 +36,18 @@ interface RawRead {
 }
 
 type LoopPart = Omit<LoopStats, 'handles' | 'threadpool'>;
+
+/** An ended thread's final read, decoded once. */
+interface EndedThread {
+  now: RawRead;
+  activity: ThreadActivity;
+  /** Since its recording started. */
+  cumulative: LoopPart;
+  /** The empty window against itself (a `since` taken after it ended), made on first use. */
+  empty: LoopPart | undefined;
+  /** The last threads() call that listed it. */
+  seen: number;
+}
 
 const NS_TO_MS = 1e-6;
 
@@ -121,6 +133,20 @@ export function threadActivity(
   return { state, iteration, elapsedMs, busyMs, waiting, kernel };
 }
 
+function copyDistribution(d: Distribution): Distribution {
+  return {
+    count: d.count,
+    totalMs: d.totalMs,
+    minMs: d.minMs,
+    maxMs: d.maxMs,
+    meanMs: d.meanMs,
+    p50Ms: d.p50Ms,
+    p90Ms: d.p90Ms,
+    p99Ms: d.p99Ms,
+    p999Ms: d.p999Ms,
+  };
+}
+
 export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
   const layout = native.loopLayout;
   const histogram = native.histogramLayout;
@@ -179,6 +205,15 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
   // Each snapshot remembers its raw read, so a later call can subtract it.
   const raws = new WeakMap<object, RawRead>();
 
+  // threads(): one buffer for every native read, grown as needed; ended threads' final
+  // reads, decoded once, by recorder serial (their numbers never change), and those
+  // serials, ascending, for the native read to leave out.
+  let threadsBuffer = new Float64Array(layout.threadsHeader + 4 * (layout.threadRecordHeader + layout.size));
+  const ended = new Map<number, EndedThread>();
+  let knownEnded = new Float64Array(0);
+  let knownDirty = false;
+  let readGeneration = 0;
+
   function loopStats(since?: LoopStats): LoopStats {
     let base: RawRead | undefined;
     if (since !== undefined) {
@@ -187,6 +222,11 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
     }
     native.loopRead(buffer);
     const now = decode(buffer);
+    // threads() keeps every thread's read: a window against another thread's snapshot would
+    // subtract one loop's counters from another's.
+    if (base !== undefined && (base.threadId !== now.threadId || base.startHrNs !== now.startHrNs)) {
+      throw invalidArgValue('since', "a snapshot of this thread's loop (another thread's from threads() cannot be subtracted)", since);
+    }
     const stats: LoopStats = { ...between(now, base), handles: sources.handles(), threadpool: sources.threadpool(since?.threadpool) };
     raws.set(stats, now);
     return stats;
@@ -195,7 +235,9 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
   function threads(since?: ThreadStats[]): ThreadStats[] {
     const earlier = new Map<number, RawRead>();
     if (since !== undefined) {
-      if (!Array.isArray(since)) throw invalidArgType('since', 'an array returned by threads()', since);
+      if (typeof since !== 'object' || since === null || arrayOrRevoked(since) !== true) {
+        throw invalidArgType('since', 'an array returned by threads()', since);
+      }
       for (const entry of since) {
         const raw = typeof entry === 'object' && entry !== null ? raws.get(entry) : undefined;
         if (raw === undefined) throw invalidArgType('since', 'an array returned by threads()', since);
@@ -203,45 +245,149 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
       }
     }
     const pool = sources.threadpool(since?.[0]?.threadpool);
-    return native.loopReadThreads().map(({ current, data }) => {
-      const now = decode(data);
-      const base = earlier.get(now.threadId);
-      // A thread started after `since` gets its window from its own start.
-      const stats: ThreadStats = {
-        threadId: now.threadId,
-        current,
-        ended: now.ended,
-        activity: threadActivity(data, current, native.threadKernelState),
-        ...between(now, base !== undefined && base.startHrNs === now.startHrNs ? base : undefined),
-        handles: current ? sources.handles() : null,
-        threadpool: pool,
-      };
-      raws.set(stats, now);
-      return stats;
-    });
+    readThreadRecords();
+    const count = threadsBuffer[0]!;
+    const result: ThreadStats[] = [];
+    const generation = ++readGeneration;
+    let omitted = 0;
+    let at = layout.threadsHeader;
+    for (let i = 0; i < count; i++) {
+      const serial = threadsBuffer[at]!;
+      const flags = threadsBuffer[at + 1]!;
+      const current = (flags & 1) !== 0;
+      const dataAt = at + layout.threadRecordHeader;
+      at = dataAt + ((flags & 4) !== 0 ? 0 : layout.size);
+      let final = ended.get(serial);
+      if (final === undefined) {
+        if ((flags & 4) !== 0) continue; // omitted, yet no longer cached: cannot happen
+        const data = threadsBuffer.subarray(dataAt, dataAt + layout.size);
+        const now = decode(data);
+        const activity = threadActivity(data, current, native.threadKernelState);
+        if (!now.ended) {
+          const base = earlier.get(now.threadId);
+          // A thread started after `since` gets its window from its own start.
+          const part = between(now, base !== undefined && base.startHrNs === now.startHrNs ? base : undefined);
+          result.push(threadStats(now, current, activity, part, pool));
+          continue;
+        }
+        // Its numbers are final: decoded once, reused by every later call.
+        final = { now, activity, cumulative: between(now, undefined), empty: undefined, seen: 0 };
+        ended.set(serial, final);
+        knownDirty = true;
+      } else {
+        ++omitted;
+      }
+      final.seen = generation;
+      const base = earlier.get(final.now.threadId);
+      let part: LoopPart;
+      if (base === undefined || base.startHrNs !== final.now.startHrNs) part = final.cumulative;
+      else if (base === final.now) part = (final.empty ??= between(final.now, final.now)); // since taken after it ended
+      else part = between(final.now, base);
+      result.push(threadStats(final.now, current, final.activity, part, pool));
+    }
+    // Forget ended threads the registry no longer lists (past retention).
+    if (omitted < knownEnded.length) {
+      for (const [serial, final] of ended) {
+        if (final.seen !== generation) {
+          ended.delete(serial);
+          knownDirty = true;
+        }
+      }
+    }
+    if (knownDirty) {
+      knownEnded = Float64Array.from([...ended.keys()].sort((a, b) => a - b));
+      knownDirty = false;
+    }
+    return result;
+  }
+
+  /** A fresh ThreadStats (callers may keep and change it) around a possibly shared part. */
+  function threadStats(now: RawRead, current: boolean, activity: ThreadActivity, part: LoopPart, pool: ThreadpoolStats): ThreadStats {
+    // Field by field: object spread costs several times more, and with hundreds of ended
+    // threads this is most of a call.
+    const kernel = activity.kernel;
+    const stats: ThreadStats = {
+      threadId: now.threadId,
+      current,
+      ended: now.ended,
+      activity: {
+        state: activity.state,
+        iteration: activity.iteration,
+        elapsedMs: activity.elapsedMs,
+        busyMs: activity.busyMs,
+        waiting: activity.waiting,
+        kernel: kernel === null ? null : { state: kernel.state, syscall: kernel.syscall },
+      },
+      timestamp: part.timestamp,
+      windowMs: part.windowMs,
+      iterations: part.iterations,
+      utilization: part.utilization,
+      activeMs: part.activeMs,
+      idleMs: part.idleMs,
+      events: part.events,
+      eventsWaiting: part.eventsWaiting,
+      busy: copyDistribution(part.busy),
+      phases: {
+        poll: copyDistribution(part.phases.poll),
+        pollWait: copyDistribution(part.phases.pollWait),
+        check: copyDistribution(part.phases.check),
+        timers: copyDistribution(part.phases.timers),
+      },
+      handles: current ? sources.handles() : null,
+      threadpool: pool,
+    };
+    raws.set(stats, now);
+    return stats;
+  }
+
+  /** One native read of every recorder into threadsBuffer (grown as needed, then reused). */
+  function readThreadRecords(): void {
+    for (;;) {
+      native.loopReadThreads(threadsBuffer, knownEnded);
+      const needed = threadsBuffer[1]!;
+      if (needed <= threadsBuffer.length) return;
+      threadsBuffer = new Float64Array(Math.ceil(needed * 1.25));
+    }
   }
 
   /** Every thread's raw cumulative counters and histograms (what the bridges export). */
   function loopHistograms(): ThreadHistograms[] {
-    return native.loopReadThreads().map(({ current, data }) => {
-      const now = decode(data);
-      const raw = (i: number) => rawHistogram(histogram, now.images[i]!);
-      const windowMs = Math.max(0, (now.hrNs - now.startHrNs) * NS_TO_MS);
-      const idleMs = Math.min(windowMs, Math.max(0, now.idleNs * NS_TO_MS));
-      return {
-        threadId: now.threadId,
-        current,
-        ended: now.ended,
-        startTimestamp: now.startHrNs * NS_TO_MS + offsetMs,
-        timestamp: now.hrNs * NS_TO_MS + offsetMs,
-        iterations: now.iterations,
-        activeMs: windowMs - idleMs,
-        idleMs,
-        events: now.events,
-        busy: raw(0),
-        phases: { poll: raw(1), pollWait: raw(2), check: raw(3), timers: raw(4) },
-      };
-    });
+    readThreadRecords();
+    const count = threadsBuffer[0]!;
+    const result: ThreadHistograms[] = [];
+    let at = layout.threadsHeader;
+    for (let i = 0; i < count; i++) {
+      const serial = threadsBuffer[at]!;
+      const flags = threadsBuffer[at + 1]!;
+      const current = (flags & 1) !== 0;
+      const dataAt = at + layout.threadRecordHeader;
+      const omitted = (flags & 4) !== 0;
+      at = dataAt + (omitted ? 0 : layout.size);
+      // An ended thread the native read left out: its final numbers, decoded by threads().
+      const now = omitted ? ended.get(serial)?.now : decode(threadsBuffer.subarray(dataAt, dataAt + layout.size));
+      if (now === undefined) continue;
+      result.push(histogramsOf(now, current));
+    }
+    return result;
+  }
+
+  function histogramsOf(now: RawRead, current: boolean): ThreadHistograms {
+    const raw = (i: number) => rawHistogram(histogram, now.images[i]!);
+    const windowMs = Math.max(0, (now.hrNs - now.startHrNs) * NS_TO_MS);
+    const idleMs = Math.min(windowMs, Math.max(0, now.idleNs * NS_TO_MS));
+    return {
+      threadId: now.threadId,
+      current,
+      ended: now.ended,
+      startTimestamp: now.startHrNs * NS_TO_MS + offsetMs,
+      timestamp: now.hrNs * NS_TO_MS + offsetMs,
+      iterations: now.iterations,
+      activeMs: windowMs - idleMs,
+      idleMs,
+      events: now.events,
+      busy: raw(0),
+      phases: { poll: raw(1), pollWait: raw(2), check: raw(3), timers: raw(4) },
+    };
   }
 
   /** How this thread's probe measures (see LoopProbeInfo). */

@@ -1,9 +1,9 @@
-import { invalidArgType, invalidArgValue } from './errors.js';
+import { arrayOrRevoked, invalidArgType, invalidArgValue } from './errors.js';
 
 /** `undefined` becomes `{}`; anything but a plain object throws a TypeError naming `name`. */
 export function optionsObject<T extends object>(value: T | undefined, name = 'options'): Partial<T> {
   if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (typeof value !== 'object' || value === null || arrayOrRevoked(value) !== false) {
     throw invalidArgType(name, 'an object', value);
   }
   return value;
@@ -36,6 +36,12 @@ export function booleanOption(value: unknown, name: string, fallback: boolean): 
 /** An AbortSignal, or undefined. */
 export function signalOption(value: unknown, name: string): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!(value instanceof AbortSignal)) throw invalidArgType(name, 'an AbortSignal', value);
-  return value;
+  let signal = false;
+  try {
+    signal = value instanceof AbortSignal;
+  } catch {
+    // A revoked Proxy: instanceof reads its prototype, which throws.
+  }
+  if (!signal) throw invalidArgType(name, 'an AbortSignal', value);
+  return value as AbortSignal;
 }

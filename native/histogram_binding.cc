@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <memory>
+#include <new>
 
 #include "histogram.h"
 #include "napi_util.h"
@@ -13,7 +14,11 @@ Napi::Value HistogramOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float64Array values;
   if (!Float64ArrayArg(info, 0, "values", 0, &values)) return {};
-  auto histogram = std::make_unique<Histogram>();
+  std::unique_ptr<Histogram> histogram(new (std::nothrow) Histogram());
+  if (histogram == nullptr) {
+    Napi::Error::New(env, "uvscope: no memory for a histogram").ThrowAsJavaScriptException();
+    return {};
+  }
   for (size_t i = 0; i < values.ElementLength(); ++i) {
     const double value = values[i];
     if (!(value >= 0) || !std::isfinite(value) || value >= 18446744073709551616.0) {
@@ -23,6 +28,7 @@ Napi::Value HistogramOf(const Napi::CallbackInfo& info) {
     histogram->Record(static_cast<uint64_t>(value));
   }
   Napi::Float64Array out = Napi::Float64Array::New(env, Histogram::kCopySize);
+  if (Failed(out) || out.Data() == nullptr) return {};
   histogram->CopyTo(out.Data());
   return out;
 }

@@ -28,6 +28,10 @@ void PinModule() {
 #endif
 }
 
+// The live instance of this thread's loop. Loop thread only: set at creation, cleared when
+// the instance is freed.
+thread_local Instance* t_instance = nullptr;
+
 }  // namespace
 
 Instance* Instance::Create(napi_env env) {
@@ -38,6 +42,10 @@ Instance* Instance::Create(napi_env env) {
         .ThrowAsJavaScriptException();
     return nullptr;
   }
+  if (t_instance != nullptr && t_instance->loop_ == loop && !t_instance->closing_) {
+    napi_set_instance_data(env, t_instance, nullptr, nullptr);
+    return t_instance;
+  }
   auto* instance = new Instance(loop);
   if (napi_add_async_cleanup_hook(env, OnCleanup, instance, &instance->hook_) != napi_ok) {
     delete instance;
@@ -47,6 +55,7 @@ Instance* Instance::Create(napi_env env) {
   }
   // No finalizer: the instance frees itself after its last close callback.
   napi_set_instance_data(env, instance, nullptr, nullptr);
+  t_instance = instance;
   return instance;
 }
 
@@ -89,6 +98,7 @@ bool Instance::IsOwn(const uv_handle_t* handle) const {
 void Instance::FinishIfDone() {
   if (!closing_ || pending_ != 0) return;
   napi_remove_async_cleanup_hook(hook_);
+  if (t_instance == this) t_instance = nullptr;
   delete this;
 }
 

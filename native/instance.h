@@ -26,6 +26,10 @@ class Component {
 //
 // Lifetime rules:
 //  - Created by module init on the environment's own thread and stored as instance data.
+//    One per thread's loop: a second load of the addon on the same thread (a fresh module
+//    registry in a test runner or hot reload, process.dlopen into a vm context) gets its
+//    own napi_env but shares this instance and its components, so the thread has one
+//    recorder and one set of handles.
 //  - Teardown starts in an async cleanup hook (Node-API 8): every component closes its
 //    handles. Node keeps the environment's loop running until the hook is removed.
 //  - Every handle or request whose callback may run later is counted with Retain() and
@@ -36,7 +40,9 @@ class Component {
 //    teardown began.
 class Instance {
  public:
-  static Instance* Create(napi_env env);  // nullptr with a JS exception pending
+  // This thread's instance for `env`'s loop, created on first use; nullptr with a JS
+  // exception pending.
+  static Instance* Create(napi_env env);
   static Instance* Get(napi_env env);
 
   Instance(const Instance&) = delete;
@@ -51,7 +57,18 @@ class Instance {
     auto component = std::make_unique<T>(std::forward<Args>(args)...);
     T* raw = component.get();
     components_.push_back(std::move(component));
+    kinds_.push_back(Kind<T>());
     return raw;
+  }
+
+  // The component of type T added earlier (by a previous load on this thread), or nullptr.
+  // (Node builds addons without RTTI: each type is told by the address of its own tag.)
+  template <typename T>
+  T* Find() const {
+    for (size_t i = 0; i < components_.size(); ++i) {
+      if (kinds_[i] == Kind<T>()) return static_cast<T*>(components_[i].get());
+    }
+    return nullptr;
   }
 
   void Retain() { ++pending_; }
@@ -84,7 +101,14 @@ class Instance {
 
   uv_loop_t* const loop_;
   napi_async_cleanup_hook_handle hook_ = nullptr;
+  template <typename T>
+  static const void* Kind() {
+    static const char tag = 0;
+    return &tag;
+  }
+
   std::vector<std::unique_ptr<Component>> components_;
+  std::vector<const void*> kinds_;  // Kind<T>() of each component
   size_t pending_ = 0;
   bool closing_ = false;
   const uv_handle_t* own_[kMaxOwnHandles] = {};

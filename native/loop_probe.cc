@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <new>
 
 #include "instance.h"
 #include "napi_util.h"
@@ -15,6 +16,9 @@ namespace {
 
 constexpr size_t kReadHeader = LoopRecorder::kReadHeader;
 constexpr size_t kReadSize = LoopRecorder::kReadSize;
+// readThreads() layout: [count, needed], then per recorder [serial, flags] and its data.
+constexpr size_t kThreadsHeader = 2;
+constexpr size_t kThreadRecordHeader = 2;
 
 // Offsets into loop->internal_fields (libuv's uv__loop_internal_fields_t), 64-bit
 // platforms: { unsigned flags; uv__loop_metrics_t loop_metrics; ... } where loop_metrics is
@@ -125,8 +129,10 @@ LoopRecorder::Live LoopRecorder::LiveLocked() const {
   return live;
 }
 
-void LoopRecorder::AllocateRing() {
-  if (!ring_) ring_.reset(new IterationSlot[kRingSize]());
+bool LoopRecorder::AllocateRing() {
+  // nothrow: built without C++ exceptions, a failed new would abort the process.
+  if (!ring_) ring_.reset(new (std::nothrow) IterationSlot[kRingSize]());
+  return ring_ != nullptr;
 }
 
 void LoopRecorder::Read(double* data) {
@@ -514,12 +520,13 @@ Napi::Value LoopProbe::ReadIterations(const Napi::CallbackInfo& info) {
   uint64_t cursor = static_cast<uint64_t>(cursor_arg);
   uint64_t dropped = 0;
   const uint64_t count = r.ReadRing(&cursor, out.Data(), out.ElementLength() / LoopRecorder::kSlotDoubles, &dropped);
+  const double values[5] = {static_cast<double>(count), static_cast<double>(cursor), static_cast<double>(dropped),
+                            static_cast<double>(clock_.NowNs()), static_cast<double>(uv_hrtime())};
   Napi::Array result = Napi::Array::New(env, 5);
-  result.Set(0u, Napi::Number::New(env, static_cast<double>(count)));
-  result.Set(1u, Napi::Number::New(env, static_cast<double>(cursor)));
-  result.Set(2u, Napi::Number::New(env, static_cast<double>(dropped)));
-  result.Set(3u, Napi::Number::New(env, static_cast<double>(clock_.NowNs())));
-  result.Set(4u, Napi::Number::New(env, static_cast<double>(uv_hrtime())));
+  if (Failed(result)) return {};
+  for (uint32_t i = 0; i < 5; ++i) {
+    if (!result.Set(i, Napi::Number::New(env, values[i]))) return {};
+  }
   return result;
 }
 
@@ -538,7 +545,11 @@ Napi::Value LoopProbe::ConfigureRing(const Napi::CallbackInfo& info) {
   }
   LoopRecorder& r = *recorder_;
   const bool enabled = info[0].As<Napi::Boolean>().Value();
-  if (enabled) r.AllocateRing();  // before the loop thread can see ring_enabled
+  // Before the loop thread can see ring_enabled.
+  if (enabled && !r.AllocateRing()) {
+    Napi::Error::New(env, "uvscope: no memory for the iteration ring").ThrowAsJavaScriptException();
+    return {};
+  }
   r.ring_min_busy_ns.store(min_busy >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(min_busy),
                            std::memory_order_relaxed);
   r.ring_enabled.store(enabled, std::memory_order_relaxed);
@@ -557,27 +568,52 @@ Napi::Value LoopProbe::SetThreadId(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// readThreads(): [{ threadId, current, data: Float64Array }] for every listed recorder.
+// readThreads(out, known): every listed recorder into `out`, a buffer the caller keeps and
+// reuses (a call allocates nothing): [count, doubles needed, then per recorder: serial,
+// flags (1 current, 2 ended, 4 data omitted), its loopRead() data unless omitted]. An
+// ended recorder's numbers never change, so one whose serial is in `known` (ascending: the
+// ended ones the caller already holds) is listed without data: with hundreds of ended
+// workers retained a call costs about the live threads. What does not fit is counted in
+// `needed` and not written; the caller grows `out` and reads again.
 Napi::Value LoopProbe::ReadThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Napi::Float64Array out;
+  Napi::Float64Array known;
+  if (!Float64ArrayArg(info, 0, "out", kThreadsHeader, &out) || !Float64ArrayArg(info, 1, "known", 0, &known)) {
+    return {};
+  }
   Fold();
   const auto recorders = Registry::List();
-  Napi::Array result = Napi::Array::New(env, recorders.size());
-  uint32_t i = 0;
+  double* data = out.Data();
+  const size_t room = out.ElementLength();
+  const double* skip = known.Data();
+  const size_t skips = known.ElementLength();
+  size_t next_skip = 0;
+  size_t at = kThreadsHeader;
   for (const auto& recorder : recorders) {
-    Napi::Float64Array data = Napi::Float64Array::New(env, kReadSize);
-    recorder->Read(data.Data());
-    Napi::Object entry = Napi::Object::New(env);
-    entry.Set("current", Napi::Boolean::New(env, recorder == shared_recorder_));
-    entry.Set("data", data);
-    result.Set(i++, entry);
+    const double serial = static_cast<double>(recorder->serial);
+    while (next_skip < skips && skip[next_skip] < serial) ++next_skip;
+    const bool omit = next_skip < skips && skip[next_skip] == serial;
+    const size_t size = kThreadRecordHeader + (omit ? 0 : kReadSize);
+    if (at + size <= room) {
+      if (!omit) recorder->Read(data + at + kThreadRecordHeader);
+      const bool ended = omit || data[at + kThreadRecordHeader + 9] == 1;
+      data[at] = serial;
+      data[at + 1] = (recorder == shared_recorder_ ? 1 : 0) + (ended ? 2 : 0) + (omit ? 4 : 0);
+    }
+    at += size;
   }
-  return result;
+  data[0] = static_cast<double>(recorders.size());
+  data[1] = static_cast<double>(at);
+  return env.Undefined();
 }
 
 void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
-  LoopProbe* probe = instance->Add<LoopProbe>(instance);
-  probe->Start();
+  LoopProbe* probe = instance->Find<LoopProbe>();
+  if (probe == nullptr) {
+    probe = instance->Add<LoopProbe>(instance);
+    probe->Start();
+  }
   ExportMethod<LoopProbe, &LoopProbe::Read>(env, exports, "loopRead", probe);
   ExportMethod<LoopProbe, &LoopProbe::ReadIterations>(env, exports, "loopReadIterations", probe);
   ExportMethod<LoopProbe, &LoopProbe::SetThreadId>(env, exports, "loopSetThreadId", probe);
@@ -589,6 +625,8 @@ void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
   layout.Set("size", Napi::Number::New(env, static_cast<double>(kReadSize)));
   layout.Set("ringSize", Napi::Number::New(env, static_cast<double>(LoopRecorder::kRingSize)));
   layout.Set("slotSize", Napi::Number::New(env, static_cast<double>(LoopRecorder::kSlotDoubles)));
+  layout.Set("threadsHeader", Napi::Number::New(env, static_cast<double>(kThreadsHeader)));
+  layout.Set("threadRecordHeader", Napi::Number::New(env, static_cast<double>(kThreadRecordHeader)));
   exports.Set("loopLayout", layout);
 }
 

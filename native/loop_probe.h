@@ -90,8 +90,9 @@ struct LoopRecorder {
   // added to `*dropped`.
   uint64_t ReadRing(uint64_t* cursor, double* out, uint64_t room, uint64_t* dropped) const;
   uint64_t ring_written() const { return ring_written_.load(std::memory_order_acquire); }
-  // Loop thread, before ring_enabled is first set: the ring's storage.
-  void AllocateRing();
+  // Loop thread, before ring_enabled is first set: the ring's storage; false where it
+  // cannot be allocated.
+  bool AllocateRing();
 
   // The iteration under way, for readers on other threads (threads(), the stall watchdog).
   // The loop thread writes them at each prepare under a seqlock (live_seq odd while it
@@ -128,6 +129,7 @@ struct LoopRecorder {
 
   // Identity and what a reader on another thread needs. Set before the recorder is shared.
   double thread_id = 0;
+  uint64_t serial = 0;  // process-unique, ascending in registration order (Registry::Add)
   int tid = 0;  // the loop thread's Linux id (0 elsewhere)
   uint64_t start_hr_ns = 0;
   uint64_t idle_at_start = 0;

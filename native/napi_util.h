@@ -6,6 +6,15 @@
 
 namespace uvscope {
 
+// Every Node-API call that creates a value or calls into JavaScript can fail: V8 refuses
+// an allocation (a worker at its resourceLimits heap limit), an exception is pending, or
+// the environment is being torn down (a worker being terminate()d refuses everything).
+// node-addon-api, built without C++ exceptions, then returns an empty wrapper (a typed
+// array with a null Data()), so each such result is checked before use and the call
+// returns an empty value at once: nothing is written through it and nothing more is
+// created.
+inline bool Failed(const Napi::Value& value) { return value.IsEmpty(); }
+
 // The argument at `index` as a Float64Array of at least `min_length` elements. Otherwise
 // throws a TypeError or RangeError naming `name` and returns false.
 inline bool Float64ArrayArg(const Napi::CallbackInfo& info, size_t index, const char* name, size_t min_length,

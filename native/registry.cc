@@ -13,6 +13,7 @@ namespace {
 struct State {
   std::mutex mutex;
   std::vector<std::shared_ptr<LoopRecorder>> recorders;
+  uint64_t next_serial = 1;
 };
 
 // Never destroyed: workers may still be tearing down while the process exits.
@@ -34,7 +35,10 @@ void Prune(std::vector<std::shared_ptr<LoopRecorder>>& recorders) {
                      [&](const std::shared_ptr<LoopRecorder>& r) {
                        std::lock_guard<std::mutex> lock(r->mutex);
                        if (!r->ended) return false;
-                       const bool expired = static_cast<double>(now - r->end_hr_ns) / 1e6 > Registry::kKeepEndedMs;
+                       // A thread may end after `now` was taken: unsigned now - end would
+                       // wrap and drop it at once.
+                       const bool expired = r->end_hr_ns < now &&
+                                            static_cast<double>(now - r->end_hr_ns) / 1e6 > Registry::kKeepEndedMs;
                        if (expired || ended > Registry::kMaxEnded) {
                          --ended;
                          return true;
@@ -50,6 +54,7 @@ void Registry::Add(std::shared_ptr<LoopRecorder> recorder) {
   State& state = Global();
   std::lock_guard<std::mutex> lock(state.mutex);
   Prune(state.recorders);
+  recorder->serial = state.next_serial++;  // before any reader can see it
   state.recorders.push_back(std::move(recorder));
 }
 

@@ -18,6 +18,7 @@ class Registry {
   static constexpr double kKeepEndedMs = 60000;
   static constexpr size_t kMaxEnded = 256;
 
+  // Registers a recorder and gives it its serial (see LoopRecorder::serial).
   static void Add(std::shared_ptr<LoopRecorder> recorder);
   // The live recorders and the retained ended ones, oldest first.
   static std::vector<std::shared_ptr<LoopRecorder>> List();

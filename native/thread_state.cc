@@ -12,6 +12,8 @@
 #include <unistd.h>
 #endif
 
+#include "napi_util.h"
+
 namespace uvscope {
 
 #if defined(__linux__)
@@ -176,15 +178,14 @@ Napi::Value ThreadKernelState(const Napi::CallbackInfo& info) {
   KernelThreadState state;
   if (!ReadKernelThreadState(static_cast<int>(tid), &state)) return env.Null();
   Napi::Object out = Napi::Object::New(env);
-  if (out.IsEmpty()) return {};
-  out.Set("state", Napi::String::New(env, KernelStateName(state.state)));
+  if (Failed(out) || !out.Set("state", Napi::String::New(env, KernelStateName(state.state)))) return {};
   Napi::Value syscall = env.Null();
   if (state.syscall >= 0) {
     const char* name = SyscallName(state.syscall);
     syscall = name != nullptr ? Napi::String::New(env, name)
                               : Napi::String::New(env, "syscall " + std::to_string(state.syscall));
   }
-  out.Set("syscall", syscall);
+  if (Failed(syscall) || !out.Set("syscall", syscall)) return {};
   return out;
 }
 

@@ -228,8 +228,12 @@ class PoolThreads {
       if (found > 0) cond_key_ = candidate;
     }
 
+    // A thread whose state could not be read (every file descriptor in use, /proc not
+    // mounted) may be idle or busy: then the count is unknown, never a guess.
     long idle = -1;
-    if (cond_key_ != 0) {
+    bool all_read = true;
+    for (size_t i = 0; i < count_; ++i) all_read = all_read && states[i].readable;
+    if (cond_key_ != 0 && all_read) {
       idle = 0;
       for (size_t i = 0; i < count_; ++i) idle += states[i].futex_wait && states[i].key == cond_key_;
     }
@@ -439,15 +443,19 @@ Napi::Value ThreadpoolProbe::Threads(const Napi::CallbackInfo& info) {
   Napi::Float64Array out;
   if (!Float64ArrayArg(info, 0, "out", 0, &out)) return {};
   Napi::Array result = Napi::Array::New(env, 2);
+  if (Failed(result)) return {};
 #ifdef __linux__
   long idle = -1;
-  const size_t count = PoolThreads::Get().Sample(out.Data(), out.ElementLength() / kThreadDoubles, &idle);
-  result.Set(0u, Napi::Number::New(env, static_cast<double>(count)));
-  result.Set(1u, Napi::Number::New(env, static_cast<double>(idle)));
+  const double count = static_cast<double>(
+      PoolThreads::Get().Sample(out.Data(), out.ElementLength() / kThreadDoubles, &idle));
 #else
-  result.Set(0u, Napi::Number::New(env, -1));
-  result.Set(1u, Napi::Number::New(env, -1));
+  const double count = -1;
+  const long idle = -1;
 #endif
+  if (!result.Set(0u, Napi::Number::New(env, count)) ||
+      !result.Set(1u, Napi::Number::New(env, static_cast<double>(idle)))) {
+    return {};
+  }
   return result;
 }
 
@@ -471,8 +479,11 @@ Napi::Value ThreadpoolProbe::Track(const Napi::CallbackInfo& info) {
 }
 
 void ThreadpoolProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
-  ThreadpoolProbe* probe = instance->Add<ThreadpoolProbe>(instance);
-  probe->Start();
+  ThreadpoolProbe* probe = instance->Find<ThreadpoolProbe>();
+  if (probe == nullptr) {
+    probe = instance->Add<ThreadpoolProbe>(instance);
+    probe->Start();
+  }
   ExportMethod<ThreadpoolProbe, &ThreadpoolProbe::Read>(env, exports, "threadpoolRead", probe);
   ExportMethod<ThreadpoolProbe, &ThreadpoolProbe::Configure>(env, exports, "threadpoolConfigure", probe);
   ExportMethod<ThreadpoolProbe, &ThreadpoolProbe::Threads>(env, exports, "threadpoolThreads", probe);

@@ -16,10 +16,13 @@ ubsan=$(g++ -print-file-name=libubsan.so)
 # - strict_memcmp=0: V8 compares strings with memcmp over their full length even when they
 #   differ early; strict mode reports those reads as overflows inside V8 (no uvscope frame);
 # - quarantine_size_mb=16: freed memory stays resident for a while; the default 256 MB
-#   quarantine inflates the RSS that tests bound.
+#   quarantine inflates the RSS that tests bound;
+# - allow_user_segv_handler=0: Node installs its own SIGSEGV handler (WebAssembly trap
+#   handling) over ASan's, and a bad access then ends as a bare "Segmentation fault"; with
+#   this ASan keeps the signal and prints a report with the faulting frame.
 # Every other ASan and UBSan check stays on and is fatal.
 export LD_PRELOAD="$asan:$ubsan"
-export ASAN_OPTIONS=detect_leaks=0:strict_memcmp=0:quarantine_size_mb=16:abort_on_error=1:halt_on_error=1:strict_init_order=1
+export ASAN_OPTIONS=detect_leaks=0:allow_user_segv_handler=0:strict_memcmp=0:quarantine_size_mb=16:abort_on_error=1:halt_on_error=1:strict_init_order=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 node -e "
   require('./build/Release/uvscope.node');

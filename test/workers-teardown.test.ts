@@ -3,18 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { runScript } from './helpers/child.js';
 
 describe('worker teardown', () => {
-  it('survives workers that load uvscope and end naturally or by terminate() at random points', async () => {
+  it('survives workers that load uvscope, call threads(), and end naturally or by terminate() at random points', async () => {
     // Runs in a child so a crash (abort on a handle left open, SIGSEGV in a close
     // callback) fails this test instead of the runner.
     const result = await runScript(
       `const { Worker } = require('node:worker_threads');
        const total = 90;
        let ended = 0;
-       const body = "require('uvscope'); const t = setInterval(() => {}, 1); setTimeout(() => clearInterval(t), Math.random() * 20);";
+       // Every worker reads every thread's numbers (threads()) while it runs; some do
+       // nothing else, so their terminate() lands inside the native read.
+       const body = "const u = require('uvscope'); const t = setInterval(() => u.threads(), 1); setTimeout(() => clearInterval(t), Math.random() * 20);";
+       const spin = "const u = require('uvscope'); require('node:worker_threads').parentPort.postMessage(0); for (;;) u.threads();";
        function start(i) {
-         const w = new Worker(body, { eval: true });
+         const spinning = i % 6 === 1;
+         const w = new Worker(spinning ? spin : body, { eval: true });
          // A third terminated during start-up (module init may be running), a third later.
          if (i % 3 === 0) w.terminate();
+         else if (spinning) w.on('message', () => setTimeout(() => w.terminate(), Math.random() * 20));
          else if (i % 3 === 1) setTimeout(() => w.terminate(), Math.random() * 30);
          w.on('error', (e) => { console.error('worker error', e); process.exitCode = 1; });
          w.on('exit', () => { if (++ended === total) console.log('ended', ended); });
