@@ -147,6 +147,7 @@ export function makeIterations(native: NativeBinding) {
     Object.defineProperty(stream, 'dropped', { get: () => dropped, enumerable: true });
     Object.defineProperty(stream, 'readNow', {
       value: (): IterationRecord[] => {
+        void stream; // so that holding readNow alone keeps the stream (and its ring) alive
         if (closed) return [];
         pull();
         return ready.splice(0);

@@ -85,3 +85,75 @@ describe('iterations() on an idle loop', () => {
     expect(Math.max(...latencies)).toBeLessThan(40);
   });
 });
+
+describe('iterations() streams dropped without return()', () => {
+  it('stop the native ring once collected: plain, with a live signal, and with a next() that was still waiting', async () => {
+    const result = await runScript(
+      `
+      const { iterations } = require('uvscope');
+      const native = require('./dist/binding.js').binding();
+      const { ringSize, slotSize } = native.loopLayout;
+      const out = new Float64Array(ringSize * slotSize);
+      const spin = (ms) => { const e = performance.now() + ms; while (performance.now() < e); };
+      const turn = (n, ms) => new Promise((resolve) => {
+        const step = () => { spin(ms); --n > 0 ? setImmediate(step) : resolve(); };
+        setImmediate(step);
+      });
+      // Records the native ring takes over n iterations each at least ms busy (all of them
+      // while it records at a threshold below ms).
+      const recorded = async (n = 50, ms = 0) => {
+        const [, cursor] = native.loopReadIterations(0, out);
+        await turn(n, ms);
+        return native.loopReadIterations(cursor, out)[0];
+      };
+      const collect = async () => {
+        for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
+      };
+      const alive = setInterval(() => {}, 1000); // the streams are unref'd
+      (async () => {
+        const seen = {};
+        let plain = iterations();
+        await plain.next();
+        seen.open = await recorded();
+        plain = null;
+        await collect();
+        seen.plain = await recorded();
+
+        const controller = new AbortController(); // outlives the stream
+        let signalled = iterations({ signal: controller.signal });
+        await signalled.next();
+        signalled = null;
+        await collect();
+        seen.signalled = await recorded();
+
+        // A waiting next() holds its stream (a suspended for-await is reachable only so)
+        // until a record is handed over; then it goes like the others.
+        let waiting = iterations({ minBusyMs: 5 });
+        const pending = waiting.next();
+        waiting = null;
+        await collect();
+        setImmediate(() => spin(10));
+        seen.handed = (await pending).value.busyMs >= 5;
+        await collect();
+        seen.waited = await recorded(10, 6);
+
+        const again = iterations();
+        seen.reopened = (await again.next()).done === false && (await recorded()) > 0;
+        await again.return();
+        clearInterval(alive);
+        console.log(JSON.stringify(seen));
+      })();
+    `,
+      {},
+      ['--expose-gc'],
+    );
+    expect(result.stderr).toBe('');
+    const seen = JSON.parse(result.stdout);
+    expect(seen.open).toBeGreaterThanOrEqual(45); // the ring records while a stream is open
+    expect(seen.plain).toBe(0);
+    expect(seen.signalled).toBe(0);
+    expect(seen.handed).toBe(true);
+    expect(seen.waited).toBe(0);
+    expect(seen.reopened).toBe(true);
+  });
+});
