@@ -350,6 +350,8 @@ void LoopProbe::Close() {
   // The environment is still whole in its cleanup hook; after it, nothing may call Node-API.
   if (wake_fn_ != nullptr) napi_delete_reference(env_, wake_fn_);
   wake_fn_ = nullptr;
+  if (wake_context_ != nullptr) napi_async_destroy(env_, wake_context_);
+  wake_context_ = nullptr;
 }
 
 void LoopProbe::OnHandleClosed(uv_handle_t* handle) {
@@ -489,7 +491,7 @@ void LoopProbe::CallWake() {
   napi_value fn;
   napi_value result;
   if (napi_get_reference_value(env_, wake_fn_, &fn) == napi_ok && fn != nullptr &&
-      napi_make_callback(env_, nullptr, fn, fn, 0, nullptr, &result) != napi_ok) {
+      napi_make_callback(env_, wake_context_, fn, fn, 0, nullptr, &result) != napi_ok) {
     bool pending = false;
     napi_value error;
     if (napi_is_exception_pending(env_, &pending) == napi_ok && pending &&
@@ -616,6 +618,16 @@ Napi::Value LoopProbe::RingOnWake(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsFunction()) {
     Napi::TypeError::New(env, "uvscope: ringOnWake(fn) needs a function").ThrowAsJavaScriptException();
     return {};
+  }
+  // An async resource of its own, so that async_hooks and AsyncLocalStorage see the
+  // hand-off as a callback with an id, not as code running outside any.
+  if (wake_context_ == nullptr) {
+    napi_value name;
+    if (napi_create_string_utf8(env, "uvscope.iterations", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_async_init(env, nullptr, name, &wake_context_) != napi_ok) {
+      wake_context_ = nullptr;
+      return {};
+    }
   }
   napi_ref ref;
   if (napi_create_reference(env, info[0], 1, &ref) != napi_ok) return {};

@@ -255,6 +255,7 @@ class LoopProbe : public Component {
   uv_timer_t wake_;  // unref'd; started only by a hand-off
   napi_env env_ = nullptr;
   napi_ref wake_fn_ = nullptr;  // JavaScript's hand-off callback; deleted at teardown
+  napi_async_context wake_context_ = nullptr;  // its async_hooks resource; destroyed at teardown
   bool started_ = false;
   int verified_samples_ = 0;
 
