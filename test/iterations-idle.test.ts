@@ -46,30 +46,33 @@ describe('iterations() on an idle loop', () => {
     );
     for (const run of runs) expect(run.stderr).toBe('');
     const [none, filtered, all] = runs.map((run) => JSON.parse(run.stdout) as IdleResult);
+    const detail = JSON.stringify({ none, filtered, all });
     // The program's own: the window opens inside a timer callback and closes in the next
-    // (1 to 3 iterations: a timer can fire a millisecond early and re-arm).
-    expect(none.iterations).toBeLessThanOrEqual(4);
-    // Nothing passes a filtered stream's threshold: the loop runs exactly as without it.
-    expect(filtered.iterations).toBeLessThanOrEqual(none.iterations + 1);
+    // (2 or 3 iterations: a timer can fire a millisecond early and re-arm; more on a loaded
+    // machine). With a 100 ms polling timer a waiting stream added 10 a second.
+    expect(none.iterations, detail).toBeLessThanOrEqual(6);
+    // Nothing passes a filtered stream's threshold: the loop runs as without it.
+    expect(filtered.iterations, detail).toBeLessThanOrEqual(none.iterations + 2);
     // An unfiltered stream gets every iteration; each of the program's is handed over in one
     // more iteration that does not wait (no wake-up), whose own record waits for the next.
-    expect(all.received).toBeGreaterThan(0);
-    expect(all.waited).toBeLessThanOrEqual(none.iterations);
-    expect(all.iterations).toBeLessThanOrEqual(2 * none.iterations + 1);
+    expect(all.received, detail).toBeGreaterThan(0);
+    expect(all.waited, detail).toBeLessThanOrEqual(none.iterations);
+    expect(all.iterations, detail).toBeLessThanOrEqual(2 * Math.max(none.iterations, 3) + 2);
   });
 
-  it('hands a record over promptly, in the iteration after the one it describes', async () => {
+  it('hands a record over promptly: in the next iteration, before that one waits at all', async () => {
     const result = await runScript(`
-      const { iterations } = require('uvscope');
+      const { iterations, threads } = require('uvscope');
       const spin = (ms) => { const e = performance.now() + ms; while (performance.now() < e); };
       const stream = iterations({ minBusyMs: 20, ref: true }); // alive until the consumer breaks
-      const latencies = [];
+      const seen = [];
       (async () => {
         for await (const r of stream) {
-          latencies.push(performance.now() - (r.startMs + r.durationMs));
-          if (latencies.length === 6) break;
+          const now = threads().find((t) => t.current).activity;
+          seen.push({ index: r.index, now: now.iteration, waitedMs: now.elapsedMs - now.busyMs });
+          if (seen.length === 6) break;
         }
-        console.log(JSON.stringify(latencies));
+        console.log(JSON.stringify(seen));
       })();
       // Six slow iterations at uneven times, none of them near a grid a timer could share.
       let n = 0;
@@ -77,12 +80,19 @@ describe('iterations() on an idle loop', () => {
       next();
     `);
     expect(result.stderr).toBe('');
-    const latencies = JSON.parse(result.stdout) as number[];
-    expect(latencies).toHaveLength(6);
-    // Handed over in the next iteration, which does not wait: well under a millisecond when
-    // the machine is quiet; the bound leaves room for a loaded 2-core box.
-    expect(Math.min(...latencies)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...latencies)).toBeLessThan(40);
+    const seen = JSON.parse(result.stdout) as { index: number; now: number; waitedMs: number }[];
+    expect(seen).toHaveLength(6);
+    const handOffs = new Set<number>();
+    for (const { index, now, waitedMs } of seen) {
+      // A hand-off iteration slow enough to pass the filter itself (the consumer's first
+      // steps, a loaded machine) never wakes the consumer: it comes with the next record.
+      if (!handOffs.has(index)) expect(now, JSON.stringify(seen)).toBe(index + 1);
+      handOffs.add(now);
+      // The iteration that hands it over has not waited for events before doing so (a timer
+      // polling the ring would have slept in it until it fired). Load-independent: being
+      // descheduled counts as busy, not as the loop's wait.
+      expect(waitedMs).toBeLessThan(1);
+    }
   });
 });
 
