@@ -25,6 +25,7 @@ constexpr size_t kMetricsOffset = 8;
 constexpr size_t kIdleOffset145 = kMetricsOffset + sizeof(UvMetrics) + sizeof(uint64_t);
 constexpr size_t kIdleOffset144 = kMetricsOffset + sizeof(uint64_t);
 constexpr int kSamplesToTrust = 3;
+constexpr uint64_t kHandOffBatchNs = 1000000;
 
 // libuv's intrusive queues (loop->check_handles, uv_check_t::queue): a circular doubly
 // linked list through a sentinel, { next, prev } in every libuv 1.x, whether the header
@@ -345,6 +346,7 @@ void LoopProbe::Close() {
     uv_close(reinterpret_cast<uv_handle_t*>(check), OnHandleClosed);
   }
   wake_armed_ = false;
+  handoff_pending_ = false;
   uv_timer_stop(&wake_);
   uv_close(reinterpret_cast<uv_handle_t*>(&wake_), OnHandleClosed);
   // The environment is still whole in its cleanup hook; after it, nothing may call Node-API.
@@ -465,11 +467,16 @@ void LoopProbe::Complete(uint64_t now) {
     r.Append(index_, start_ns_, duration, poll_wait_ns_, poll_ns_, check_ns_, timers, iteration_events_);
     if (wake_armed_ && busy >= wake_min_busy_ns_ && index_ != handoff_index_) {
       wake_armed_ = false;
-      // Due now (loop->time): the poll that follows this prepare does not block, and the
-      // timers phase of this same iteration hands the record over (libuv < 1.45: the top of
-      // the next one, before its prepare). A heap insert: no system call, no allocation.
-      uv_timer_start(&wake_, OnWake, 0, 0);
+      handoff_pending_ = true;
+      handoff_since_ns_ = now;
     }
+  }
+  if (handoff_pending_ && (now - handoff_since_ns_ >= kHandOffBatchNs || MaySleep())) {
+    handoff_pending_ = false;
+    // Due now (loop->time): the poll that follows this prepare does not block, and the
+    // timers phase of this same iteration hands the record over (libuv < 1.45: the top of
+    // the next one, before its prepare). A heap insert: no system call, no allocation.
+    uv_timer_start(&wake_, OnWake, 0, 0);
   }
 }
 
@@ -609,6 +616,7 @@ Napi::Value LoopProbe::RingWait(const Napi::CallbackInfo& info) {
   }
   wake_min_busy_ns_ = min_busy >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(min_busy);
   wake_armed_ = info[0].As<Napi::Boolean>().Value() && wake_fn_ != nullptr;
+  if (!wake_armed_) handoff_pending_ = false;  // nobody waits any more
   return env.Undefined();
 }
 

@@ -241,6 +241,11 @@ class LoopProbe : public Component {
   // exists because of the hand-off, and waking for it would keep an unfiltered stream's
   // loop turning forever. It is handed over with the next record that does wake.
   uint64_t handoff_index_ = 0;
+  // A passing record was written while the loop did not go to sleep after it (a busy
+  // loop): the hand-off waits until the loop may sleep or kHandOffBatchNs have passed, so
+  // a consumer of a busy loop is woken about once a millisecond, not every iteration.
+  bool handoff_pending_ = false;
+  uint64_t handoff_since_ns_ = 0;
   // Direct reads of libuv's loop metrics (loop->internal_fields), verified at run time.
   const uint64_t* idle_field_ = nullptr;     // provider_idle_time
   const uint64_t* events_field_ = nullptr;   // metrics.events (libuv >= 1.45)

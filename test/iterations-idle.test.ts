@@ -96,6 +96,54 @@ describe('iterations() on an idle loop', () => {
   });
 });
 
+describe('iterations() on a busy loop', () => {
+  it('hands records to a greedy consumer about once a millisecond, not every iteration, and loses none', async () => {
+    const result = await runScript(`
+      const { createHook } = require('node:async_hooks');
+      // The hand-off runs as its own async resource: count its callbacks exactly.
+      let handOffId = -1, handOffs = 0;
+      createHook({
+        init(id, type) { if (type === 'uvscope.iterations') handOffId = id; },
+        before(id) { if (id === handOffId) handOffs++; },
+      }).enable();
+      const { iterations, loopStats } = require('uvscope');
+      const stream = iterations({ ref: true });
+      let received = 0;
+      (async () => { for await (const r of stream) received++; })();
+      setTimeout(() => {
+        const from = loopStats();
+        const startHandOffs = handOffs, startReceived = received, t0 = performance.now();
+        const step = () => {
+          if (performance.now() - t0 < 300) return setImmediate(step);
+          const window = loopStats(from);
+          console.log(JSON.stringify({
+            found: handOffId > 0,
+            ms: performance.now() - t0,
+            iterations: window.iterations,
+            handOffs: handOffs - startHandOffs,
+            received: received - startReceived,
+            dropped: stream.dropped,
+          }));
+          process.exit(0);
+        };
+        setImmediate(step);
+      }, 50);
+    `);
+    expect(result.stderr).toBe('');
+    const r = JSON.parse(result.stdout) as { found: boolean; ms: number; iterations: number; handOffs: number; received: number; dropped: number };
+    const detail = JSON.stringify(r);
+    expect(r.found, detail).toBe(true);
+    expect(r.iterations, detail).toBeGreaterThan(1000);
+    // A busy loop never sleeps: the hand-off waits up to 1 ms for more records (every
+    // second iteration would cost a JavaScript call each, and slow the loop 2-3x).
+    expect(r.handOffs, detail).toBeGreaterThan(0);
+    expect(r.handOffs, detail).toBeLessThanOrEqual(r.ms * 1.2 + 10);
+    expect(r.handOffs, detail).toBeLessThan(r.iterations / 5);
+    expect(r.received, detail).toBeGreaterThanOrEqual(r.iterations - 10);
+    expect(r.dropped, detail).toBe(0);
+  });
+});
+
 describe('iterations() streams dropped without return()', () => {
   it('stop the native ring once collected: plain, with a live signal, and with a next() that was still waiting', async () => {
     const result = await runScript(
