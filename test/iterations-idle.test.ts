@@ -108,23 +108,27 @@ describe('iterations() on a busy loop', () => {
       }).enable();
       const { iterations, loopStats } = require('uvscope');
       const stream = iterations({ ref: true });
-      let received = 0;
-      (async () => { for await (const r of stream) received++; })();
+      const starts = [];
+      (async () => { for await (const r of stream) starts.push(r.startMs); })();
       setTimeout(() => {
         const from = loopStats();
-        const startHandOffs = handOffs, startReceived = received, t0 = performance.now();
+        const startHandOffs = handOffs, t0 = performance.now();
         const step = () => {
           if (performance.now() - t0 < 300) return setImmediate(step);
           const window = loopStats(from);
-          console.log(JSON.stringify({
+          const result = {
             found: handOffId > 0,
             ms: performance.now() - t0,
             iterations: window.iterations,
             handOffs: handOffs - startHandOffs,
-            received: received - startReceived,
-            dropped: stream.dropped,
-          }));
-          process.exit(0);
+          };
+          // Once the loop goes idle, the last records of the window are handed over too.
+          setTimeout(() => {
+            result.received = starts.filter((t) => t >= from.timestamp && t < window.timestamp).length;
+            result.dropped = stream.dropped;
+            console.log(JSON.stringify(result));
+            process.exit(0);
+          }, 100);
         };
         setImmediate(step);
       }, 50);
@@ -133,13 +137,15 @@ describe('iterations() on a busy loop', () => {
     const r = JSON.parse(result.stdout) as { found: boolean; ms: number; iterations: number; handOffs: number; received: number; dropped: number };
     const detail = JSON.stringify(r);
     expect(r.found, detail).toBe(true);
-    expect(r.iterations, detail).toBeGreaterThan(1000);
+    expect(r.iterations, detail).toBeGreaterThan(100); // ~40k on a quiet machine; a few hundred seen under heavy load
     // A busy loop never sleeps: the hand-off waits up to 1 ms for more records (every
     // second iteration would cost a JavaScript call each, and slow the loop 2-3x).
     expect(r.handOffs, detail).toBeGreaterThan(0);
     expect(r.handOffs, detail).toBeLessThanOrEqual(r.ms * 1.2 + 10);
     expect(r.handOffs, detail).toBeLessThan(r.iterations / 5);
-    expect(r.received, detail).toBeGreaterThanOrEqual(r.iterations - 10);
+    // Every record of the window reached the consumer (the window's first and last
+    // iterations straddle its edges).
+    expect(r.received, detail).toBeGreaterThanOrEqual(r.iterations - 2);
     expect(r.dropped, detail).toBe(0);
   });
 });
