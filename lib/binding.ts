@@ -93,6 +93,13 @@ export interface NativeBinding {
   currentTid: number;
   /** Turns the iteration ring on or off with a busy-time filter; returns the ring's write cursor. */
   loopConfigureRing(enabled: boolean, minBusyNs: number): number;
+  /**
+   * Whether an iterations() consumer on this thread waits, and the lowest busy time (ns) a
+   * waiting one accepts: the first ring record that passes disarms it and hands over.
+   */
+  loopRingWait(waiting: boolean, minBusyNs: number): void;
+  /** The function a hand-off calls, from the timers phase of the iteration after the record's. */
+  loopRingOnWake(fn: () => void): void;
 
   /** Layout of threadpoolRead()'s output and threadpoolThreads()' records. */
   threadpoolLayout: {

@@ -11,7 +11,10 @@ export interface IterationsOptions {
   minBusyMs?: number;
   /** Ends the stream: a pending or later `next()` rejects with `signal.reason`. */
   signal?: AbortSignal;
-  /** How often the ring is read while a consumer waits, ms. Default 100; 1 to 60000. */
+  /**
+   * @deprecated Ignored: records are handed over as they complete, without polling (the
+   * loop thread wakes a waiting consumer). Still validated: 1 to 60000.
+   */
   pollIntervalMs?: number;
   /** Keep the process alive while waiting for records. Default false. */
   ref?: boolean;
@@ -29,6 +32,8 @@ export interface IterationStream extends AsyncIterableIterator<IterationRecord> 
   readNow(): IterationRecord[];
 }
 
+// What the thread's shared state knows of one stream. Never refers to the stream itself: a
+// stream nobody holds and nobody waits on must be collectable (see `collected`).
 interface Reader {
   minBusyNs: number;
 }
@@ -39,6 +44,10 @@ export function makeIterations(native: NativeBinding) {
   const { ringSize, slotSize } = native.loopLayout;
   const offsetMs = perfOffsetMs();
   const readers = new Set<Reader>();
+  // Streams with a next() waiting and nothing to yield, and how to resume each. Held
+  // strongly: a `for await` suspended on a stream is reachable only from here.
+  const waiters = new Map<Reader, () => void>();
+  let handingOff = false;
 
   // The ring runs only while someone reads it, filtered at the lowest threshold asked for.
   const configure = (): number => {
@@ -46,6 +55,32 @@ export function makeIterations(native: NativeBinding) {
     for (const reader of readers) min = Math.min(min, reader.minBusyNs);
     return native.loopConfigureRing(readers.size > 0, readers.size > 0 ? min : 0);
   };
+  // The loop thread hands a record over (once, then disarms) when one passes the lowest
+  // threshold of the streams waiting now.
+  const arm = (): void => {
+    let min = Infinity;
+    for (const reader of waiters.keys()) min = Math.min(min, reader.minBusyNs);
+    native.loopRingWait(waiters.size > 0, waiters.size > 0 ? min : 0);
+  };
+  native.loopRingOnWake(() => {
+    const woken = [...waiters.values()];
+    waiters.clear();
+    handingOff = true;
+    try {
+      // Each pulls what the ring has for it; one whose filter nothing passed waits again.
+      for (const retry of woken) retry();
+    } finally {
+      handingOff = false;
+      arm();
+    }
+  });
+  const release = (reader: Reader): void => {
+    readers.delete(reader);
+    if (waiters.delete(reader)) arm();
+    configure();
+  };
+  // A stream dropped without return() stops the ring when it is collected.
+  const collected = new FinalizationRegistry<Reader>(release);
 
   return function iterations(options?: IterationsOptions): IterationStream {
     const opts = optionsObject(options);
@@ -54,6 +89,7 @@ export function makeIterations(native: NativeBinding) {
     const signal = signalOption(opts.signal, 'options.signal');
     const ref = booleanOption(opts.ref, 'options.ref', false);
 
+    void pollIntervalMs; // validated for compatibility, unused
     const reader: Reader = { minBusyNs: minBusyMs / NS_TO_MS };
     readers.add(reader);
     let cursor = configure();
@@ -91,22 +127,27 @@ export function makeIterations(native: NativeBinding) {
 
     const stream = pullIterator<IterationRecord>(
       {
-        poll() {
+        poll(retry) {
           if (ready.length === 0) pull();
-          return ready.length > 0 ? { value: ready.shift()! } : { waitMs: pollIntervalMs };
+          if (ready.length > 0) return { value: ready.shift()! };
+          waiters.set(reader, retry);
+          if (!handingOff) arm();
+          return { wake: true };
         },
         close() {
           closed = true;
           ready.length = 0;
-          readers.delete(reader);
-          configure();
+          collected.unregister(reader);
+          release(reader);
         },
       },
       { signal, ref },
     ) as IterationStream;
+    collected.register(stream, reader, reader);
     Object.defineProperty(stream, 'dropped', { get: () => dropped, enumerable: true });
     Object.defineProperty(stream, 'readNow', {
       value: (): IterationRecord[] => {
+        void stream; // so that holding readNow alone keeps the stream (and its ring) alive
         if (closed) return [];
         pull();
         return ready.splice(0);

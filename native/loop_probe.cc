@@ -29,6 +29,7 @@ constexpr size_t kMetricsOffset = 8;
 constexpr size_t kIdleOffset145 = kMetricsOffset + sizeof(UvMetrics) + sizeof(uint64_t);
 constexpr size_t kIdleOffset144 = kMetricsOffset + sizeof(uint64_t);
 constexpr int kSamplesToTrust = 3;
+constexpr uint64_t kHandOffBatchNs = 1000000;
 
 // libuv's intrusive queues (loop->check_handles, uv_check_t::queue): a circular doubly
 // linked list through a sentinel, { next, prev } in every libuv 1.x, whether the header
@@ -320,6 +321,11 @@ void LoopProbe::Start() {
     instance_->Own(reinterpret_cast<uv_handle_t*>(check));
     instance_->Retain();
   }
+  uv_timer_init(loop, &wake_);
+  wake_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&wake_));
+  instance_->Own(reinterpret_cast<uv_handle_t*>(&wake_));
+  instance_->Retain();
   recorder_->tid = CurrentTid();
   started_ = true;
   Registry::Add(shared_recorder_);
@@ -345,6 +351,15 @@ void LoopProbe::Close() {
     uv_check_stop(check);
     uv_close(reinterpret_cast<uv_handle_t*>(check), OnHandleClosed);
   }
+  wake_armed_ = false;
+  handoff_pending_ = false;
+  uv_timer_stop(&wake_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&wake_), OnHandleClosed);
+  // The environment is still whole in its cleanup hook; after it, nothing may call Node-API.
+  if (wake_fn_ != nullptr) napi_delete_reference(env_, wake_fn_);
+  wake_fn_ = nullptr;
+  if (wake_context_ != nullptr) napi_async_destroy(env_, wake_context_);
+  wake_context_ = nullptr;
 }
 
 void LoopProbe::OnHandleClosed(uv_handle_t* handle) {
@@ -456,7 +471,48 @@ void LoopProbe::Complete(uint64_t now) {
   if (r.ring_enabled.load(std::memory_order_relaxed) &&
       busy >= r.ring_min_busy_ns.load(std::memory_order_relaxed)) {
     r.Append(index_, start_ns_, duration, poll_wait_ns_, poll_ns_, check_ns_, timers, iteration_events_);
+    if (wake_armed_ && busy >= wake_min_busy_ns_ && index_ != handoff_index_) {
+      wake_armed_ = false;
+      handoff_pending_ = true;
+      handoff_since_ns_ = now;
+    }
   }
+  if (handoff_pending_ && (now - handoff_since_ns_ >= kHandOffBatchNs || MaySleep())) {
+    handoff_pending_ = false;
+    // Due now (loop->time): the poll that follows this prepare does not block, and the
+    // timers phase of this same iteration hands the record over (libuv < 1.45: the top of
+    // the next one, before its prepare). A heap insert: no system call, no allocation.
+    uv_timer_start(&wake_, OnWake, 0, 0);
+  }
+}
+
+void LoopProbe::OnWake(uv_timer_t* handle) {
+  auto* self = static_cast<LoopProbe*>(handle->data);
+  self->handoff_index_ = self->index_;
+  self->CallWake();
+}
+
+// Calls JavaScript from a libuv callback (no JavaScript on the stack): a handle scope and a
+// callback scope (napi_make_callback runs the microtasks and nextTicks the hand-off queues).
+// Never during teardown, and it returns cleanly where the environment cannot run
+// JavaScript any more (a terminating worker) or the callback threw (the exception goes to
+// 'uncaughtException', as from any callback).
+void LoopProbe::CallWake() {
+  if (instance_->closing() || wake_fn_ == nullptr) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
+  napi_value fn;
+  napi_value result;
+  if (napi_get_reference_value(env_, wake_fn_, &fn) == napi_ok && fn != nullptr &&
+      napi_make_callback(env_, wake_context_, fn, fn, 0, nullptr, &result) != napi_ok) {
+    bool pending = false;
+    napi_value error;
+    if (napi_is_exception_pending(env_, &pending) == napi_ok && pending &&
+        napi_get_and_clear_last_exception(env_, &error) == napi_ok) {
+      napi_fatal_exception(env_, error);
+    }
+  }
+  napi_close_handle_scope(env_, scope);
 }
 
 void LoopProbe::OnCheckStart(uv_check_t* handle) {
@@ -556,6 +612,50 @@ Napi::Value LoopProbe::ConfigureRing(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(r.ring_written()));
 }
 
+// ringWait(waiting, minBusyNs): whether an iterations() consumer waits for a record, and
+// the lowest busy time any waiting consumer accepts. Loop thread (JavaScript) only.
+Napi::Value LoopProbe::RingWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsBoolean() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "uvscope: ringWait(waiting: boolean, minBusyNs: number)").ThrowAsJavaScriptException();
+    return {};
+  }
+  const double min_busy = info[1].As<Napi::Number>().DoubleValue();
+  if (!(min_busy >= 0) || !std::isfinite(min_busy)) {
+    Napi::RangeError::New(env, "uvscope: minBusyNs must be finite and >= 0").ThrowAsJavaScriptException();
+    return {};
+  }
+  wake_min_busy_ns_ = min_busy >= 1.8e19 ? UINT64_MAX : static_cast<uint64_t>(min_busy);
+  wake_armed_ = info[0].As<Napi::Boolean>().Value() && wake_fn_ != nullptr;
+  if (!wake_armed_) handoff_pending_ = false;  // nobody waits any more
+  return env.Undefined();
+}
+
+// ringOnWake(fn): the function a hand-off calls (once per thread; a later call replaces it).
+Napi::Value LoopProbe::RingOnWake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    Napi::TypeError::New(env, "uvscope: ringOnWake(fn) needs a function").ThrowAsJavaScriptException();
+    return {};
+  }
+  // An async resource of its own, so that async_hooks and AsyncLocalStorage see the
+  // hand-off as a callback with an id, not as code running outside any.
+  if (wake_context_ == nullptr) {
+    napi_value name;
+    if (napi_create_string_utf8(env, "uvscope.iterations", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_async_init(env, nullptr, name, &wake_context_) != napi_ok) {
+      wake_context_ = nullptr;
+      return {};
+    }
+  }
+  napi_ref ref;
+  if (napi_create_reference(env, info[0], 1, &ref) != napi_ok) return {};
+  if (wake_fn_ != nullptr) napi_delete_reference(env, wake_fn_);
+  wake_fn_ = ref;
+  env_ = env;
+  return env.Undefined();
+}
+
 // setThreadId(id): the worker_threads threadId of this environment (0 on the main thread).
 Napi::Value LoopProbe::SetThreadId(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -619,6 +719,8 @@ void LoopProbe::Init(Napi::Env env, Napi::Object exports, Instance* instance) {
   ExportMethod<LoopProbe, &LoopProbe::SetThreadId>(env, exports, "loopSetThreadId", probe);
   ExportMethod<LoopProbe, &LoopProbe::ReadThreads>(env, exports, "loopReadThreads", probe);
   ExportMethod<LoopProbe, &LoopProbe::ConfigureRing>(env, exports, "loopConfigureRing", probe);
+  ExportMethod<LoopProbe, &LoopProbe::RingWait>(env, exports, "loopRingWait", probe);
+  ExportMethod<LoopProbe, &LoopProbe::RingOnWake>(env, exports, "loopRingOnWake", probe);
   Napi::Object layout = Napi::Object::New(env);
   layout.Set("header", Napi::Number::New(env, static_cast<double>(kReadHeader)));
   layout.Set("images", Napi::Number::New(env, static_cast<double>(LoopRecorder::kImages)));

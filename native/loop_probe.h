@@ -194,6 +194,7 @@ class LoopProbe : public Component {
   static void OnCheckStart(uv_check_t* handle);
   static void OnCheckEnd(uv_check_t* handle);
   static void OnHandleClosed(uv_handle_t* handle);
+  static void OnWake(uv_timer_t* handle);
 
   void Complete(uint64_t now);
   void Fold();  // recorder_->Fold() and publish the event counters
@@ -207,6 +208,9 @@ class LoopProbe : public Component {
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value ReadIterations(const Napi::CallbackInfo& info);
   Napi::Value ConfigureRing(const Napi::CallbackInfo& info);
+  Napi::Value RingWait(const Napi::CallbackInfo& info);
+  Napi::Value RingOnWake(const Napi::CallbackInfo& info);
+  void CallWake();
   Napi::Value SetThreadId(const Napi::CallbackInfo& info);
   Napi::Value ReadThreads(const Napi::CallbackInfo& info);
 
@@ -229,6 +233,21 @@ class LoopProbe : public Component {
   uint64_t check_ns_ = 0;
   uint64_t events_at_check_ = 0;
   uint64_t iteration_events_ = LoopRecorder::kUnknownEvents;
+  // Hand-off to a waiting iterations() consumer (same thread: no atomics needed). Armed by
+  // JavaScript while a consumer waits; the first ring record at least wake_min_busy_ns_
+  // busy disarms it and starts wake_, due now: the loop does not sleep in that iteration's
+  // poll and runs the consumer in its timers phase. No system call, no allocation.
+  bool wake_armed_ = false;
+  uint64_t wake_min_busy_ns_ = 0;
+  // The iteration in which the last hand-off ran. Its record never wakes the consumer: it
+  // exists because of the hand-off, and waking for it would keep an unfiltered stream's
+  // loop turning forever. It is handed over with the next record that does wake.
+  uint64_t handoff_index_ = 0;
+  // A passing record was written while the loop did not go to sleep after it (a busy
+  // loop): the hand-off waits until the loop may sleep or kHandOffBatchNs have passed, so
+  // a consumer of a busy loop is woken about once a millisecond, not every iteration.
+  bool handoff_pending_ = false;
+  uint64_t handoff_since_ns_ = 0;
   // Direct reads of libuv's loop metrics (loop->internal_fields), verified at run time.
   const uint64_t* idle_field_ = nullptr;     // provider_idle_time
   const uint64_t* events_field_ = nullptr;   // metrics.events (libuv >= 1.45)
@@ -240,6 +259,10 @@ class LoopProbe : public Component {
   uv_prepare_t prepare_;
   uv_check_t check_start_;
   uv_check_t check_end_;
+  uv_timer_t wake_;  // unref'd; started only by a hand-off
+  napi_env env_ = nullptr;
+  napi_ref wake_fn_ = nullptr;  // JavaScript's hand-off callback; deleted at teardown
+  napi_async_context wake_context_ = nullptr;  // its async_hooks resource; destroyed at teardown
   bool started_ = false;
   int verified_samples_ = 0;
 
