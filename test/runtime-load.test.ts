@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { runNode, runScript } from './helpers/child.js';
-import { loadInternal, uvscope } from './helpers/uvscope.js';
+import { loadInternal, root, uvscope } from './helpers/uvscope.js';
 
 describe('loading uvscope', () => {
   it('reports the runtime it runs on', () => {
@@ -72,6 +72,29 @@ describe('loading uvscope', () => {
       expect(String((error as Error).message)).toMatch(/the native binary for .* did not load: .*(invalid ELF header|too short)/);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('takes a glibc prebuild on glibc, and on musl says there is none and how to build one', async () => {
+    // A package as installed: prebuilds/ only (no build/), the prebuild named as
+    // scripts/prebuildify.mjs names it. node-gyp-build reads LIBC when it loads.
+    const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-libc-'));
+    try {
+      const dir = path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.copyFileSync(path.join(root, 'build', 'Release', 'uvscope.node'), path.join(dir, 'node.glibc.node'));
+      fs.writeFileSync(path.join(pkg, 'package.json'), '{"name":"uvscope"}');
+      const probe = `const { loadBinding } = require(${JSON.stringify(path.join(root, 'dist', 'binding.js'))});
+        try { console.log('loaded', loadBinding(${JSON.stringify(pkg)}).runtime().uvVersion); }
+        catch (e) { console.log(e.code, e.message); }`;
+      const glibc = await runScript(probe, { env: { LIBC: 'glibc' } });
+      expect(glibc.stdout.trim()).toBe(`loaded ${process.versions.uv}`);
+      const musl = await runScript(probe, { env: { LIBC: 'musl' } });
+      expect(musl.stdout).toMatch(/^ERR_UVSCOPE_BINARY_NOT_FOUND uvscope: no native binary for linux-\w+ musl \(Node v/);
+      expect(musl.stdout).toContain('ships binaries for linux-x64 and linux-arm64 with glibc');
+      expect(musl.stdout).toContain('npx node-gyp rebuild');
+    } finally {
+      fs.rmSync(pkg, { recursive: true, force: true });
     }
   });
 
