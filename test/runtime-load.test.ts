@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -31,7 +32,8 @@ describe('loading uvscope', () => {
   });
 
   it('loads before the application with -r and --import', async () => {
-    const probe = `console.log(Object.keys(require.cache).some((f) => f.endsWith('uvscope.node')))`;
+    // The local build (build/Release/uvscope.node) or a prebuild (prebuilds/<target>/node.glibc.node).
+    const probe = `console.log(Object.keys(require.cache).some((f) => f.endsWith('uvscope.node') || /prebuilds.*\\.node$/.test(f)))`;
     const cjs = await runScript(probe, {}, ['-r', 'uvscope/register']);
     expect(cjs.stdout.trim()).toBe('true');
     const esm = await runScript(probe, {}, ['--import', 'uvscope/register']);
@@ -82,7 +84,9 @@ describe('loading uvscope', () => {
     try {
       const dir = path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`);
       fs.mkdirSync(dir, { recursive: true });
-      fs.copyFileSync(path.join(root, 'build', 'Release', 'uvscope.node'), path.join(dir, 'node.glibc.node'));
+      // The binary this process loaded (the local build, or this architecture's prebuild).
+      const built = (createRequire(import.meta.url)('node-gyp-build') as { path(dir: string): string }).path(root);
+      fs.copyFileSync(built, path.join(dir, 'node.glibc.node'));
       fs.writeFileSync(path.join(pkg, 'package.json'), '{"name":"uvscope"}');
       const probe = `const { loadBinding } = require(${JSON.stringify(path.join(root, 'dist', 'binding.js'))});
         try { console.log('loaded', loadBinding(${JSON.stringify(pkg)}).runtime().uvVersion); }
