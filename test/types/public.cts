@@ -90,3 +90,6 @@ declare const handle: uvscope.HandleInfo;
 if (handle.type === 'tcp') assertType<Equal<typeof handle, uvscope.TcpHandleInfo>>();
 if (handle.type === 'timer') assertType<Equal<typeof handle, uvscope.TimerHandleInfo>>();
 if (handle.type === 'process') assertType<Equal<typeof handle, uvscope.ProcessHandleInfo>>();
+
+// The loop probe's clock: the x64 TSC, the arm64 generic timer, or uv_hrtime().
+assertType<Equal<uvscope.RuntimeInfo['loopClock'], 'tsc' | 'cntvct' | 'hrtime'>>();

@@ -14,3 +14,6 @@ assertType<Equal<typeof esm.threads, typeof cjs.threads>>();
 assertType<Equal<typeof esm.runtime, typeof cjs.runtime>>();
 assertType<Equal<typeof esm.UvscopeError, typeof cjs.UvscopeError>>();
 assertType<Equal<esm.LoopStats, cjs.LoopStats>>();
+
+// The loop probe's clock: the x64 TSC, the arm64 generic timer, or uv_hrtime().
+assertType<Equal<ReturnType<typeof esm.runtime>['loopClock'], 'tsc' | 'cntvct' | 'hrtime'>>();
