@@ -10,6 +10,10 @@
 // Prints the median time of each and the ratios to handles().
 //
 //   node bench/handles.mjs [--sizes 100,1000,10000]
+//   node bench/handles.mjs --servers 1008     N listening TCP servers instead; CPU time of
+//                                             this thread (steadier than wall time on a
+//                                             shared machine): first call, later calls,
+//                                             no endpoints, the report with excludeNetwork
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
@@ -49,6 +53,40 @@ function measure(fn, { min = 5, budgetMs = 300 } = {}) {
   return { medianMs: times[times.length >> 1], runs: times.length };
 }
 
+const fmt = (ms) => (ms < 0.1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(ms < 10 ? 3 : 1)} ms`);
+const ratio = (a, b) => `${(a / b).toFixed(a / b < 10 ? 1 : 0)}x`;
+const serversArg = args.indexOf('--servers');
+if (serversArg >= 0) {
+  const n = Number(args[serversArg + 1]);
+  const cpuMs = (fn, runs) => {
+    const start = process.cpuUsage();
+    for (let i = 0; i < runs; i++) fn();
+    const used = process.cpuUsage(start);
+    return (used.user + used.system) / 1000 / runs;
+  };
+  const servers = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.createServer();
+    servers.push(s);
+    await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+  }
+  uvscope.handleSummary(); // loads the addon: not part of the first listing
+  const coldMs = cpuMs(() => uvscope.handles(), 1);
+  for (let i = 0; i < 3; i++) uvscope.handles();
+  const warmMs = cpuMs(() => uvscope.handles(), 200);
+  const leanMs = cpuMs(() => uvscope.handles({ endpoints: false }), 200);
+  process.report.excludeNetwork = true;
+  process.report.getReport();
+  const reportMs = cpuMs(() => process.report.getReport(), 10);
+  console.log(`${n} tcp servers, Node ${process.version}, CPU ms per call:`);
+  console.log(`  handles(), first call ${fmt(coldMs).padStart(10)}   report excludeNetwork is ${ratio(reportMs, coldMs)} that`);
+  console.log(`  handles()             ${fmt(warmMs).padStart(10)}   ${ratio(reportMs, warmMs)}`);
+  console.log(`  handles({ endpoints: false }) ${fmt(leanMs).padStart(10)}   ${ratio(reportMs, leanMs)}`);
+  console.log(`  report, excludeNetwork ${fmt(reportMs).padStart(10)}`);
+  for (const s of servers) s.close();
+  process.exit(0);
+}
+
 const server = net.createServer((socket) => sockets.push(socket));
 const sockets = [];
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -74,8 +112,6 @@ async function growTo(target) {
   }
 }
 
-const fmt = (ms) => (ms < 0.1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(ms < 10 ? 3 : 1)} ms`);
-const ratio = (a, b) => `${(a / b).toFixed(a / b < 10 ? 1 : 0)}x`;
 
 console.log(`uvscope handles bench: Node ${process.version}, libuv ${process.versions.uv}, ${largest} handles at most`);
 console.log('times are medians; ratios are (other / handles()) — higher means uvscope is faster\n');

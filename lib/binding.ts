@@ -1,5 +1,6 @@
 // The ONLY file that loads the native addon. Everything else in lib/ receives a
 // NativeBinding as a parameter, so a test can hand it a fake.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { HistogramLayout } from './distribution.js';
@@ -188,6 +189,15 @@ function permissionDenied(cause: unknown, root: string): string | undefined {
   return undefined;
 }
 
+/** The prebuilds in the package (scripts/prebuildify.mjs), for the message when none fits. */
+const SHIPPED_TARGETS = 'linux-x64 and linux-arm64 with glibc';
+
+/** ' glibc' / ' musl' on Linux, decided as node-gyp-build decides which prebuild fits. */
+function libcTag(): string {
+  if (process.platform !== 'linux') return '';
+  return ` ${process.env['LIBC'] ?? (fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc')}`;
+}
+
 /** Loads the addon: a prebuild from prebuilds/<platform>-<arch>, or a local build in build/Release. */
 export function loadBinding(root: string = packageRoot): NativeBinding {
   checkRuntime();
@@ -206,11 +216,11 @@ export function loadBinding(root: string = packageRoot): NativeBinding {
     const message = cause instanceof Error ? cause.message : String(cause);
     // The addon's own initialisation refusing this runtime (no libuv loop, no cleanup hooks).
     if (message.startsWith('uvscope: ')) throw new UvscopeError('ERR_UVSCOPE_UNSUPPORTED_RUNTIME', message, { cause });
-    const target = `${process.platform}-${process.arch} (Node ${process.version}, Node-API ${process.versions.napi})`;
+    const target = `${process.platform}-${process.arch}${libcTag()} (Node ${process.version}, Node-API ${process.versions.napi})`;
     const where = `${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)} or ${path.join(root, 'build', 'Release')}`;
     // node-gyp-build found nothing, or found a binary the system cannot load (say, a newer glibc).
     const what = /^No native build was found/.test(message)
-      ? `no native binary for ${target} in ${where}.`
+      ? `no native binary for ${target} in ${where} (uvscope ships binaries for ${SHIPPED_TARGETS}).`
       : `the native binary for ${target} in ${where} did not load: ${message.split('\n')[0]}.`;
     throw new UvscopeError(
       'ERR_UVSCOPE_BINARY_NOT_FOUND',

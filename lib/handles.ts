@@ -132,7 +132,17 @@ export function makeHandles(native: NativeBinding, tracker?: HandleTracker) {
   let knownCookies = new Float64Array(0);
   const noCookies = new Float64Array(0);
 
+  let sized = false;
   const walk = (options: number, cookies: Float64Array): number => {
+    // Size the records from a counts-only walk (no system call) the first time, so the
+    // first listing of many handles walks once instead of asking the kernel about the
+    // first 256 sockets twice.
+    if (!sized) {
+      sized = true;
+      native.handlesCount(counts, (options & OPT_INCLUDE_OWN) !== 0);
+      const total = counts[0]!;
+      if (total > (records.length - header) / stride) records = new Float64Array(header + Math.ceil(total * 1.25 + 16) * stride);
+    }
     for (;;) {
       native.handlesWalk(records, pool, options, cookies);
       const count = records[0]!;

@@ -76,10 +76,12 @@ export function perfOffsetMs(): number {
 /** How the loop probe measures, as `runtime()` reports it. */
 export interface LoopProbeInfo {
   /**
-   * The probe's clock: `'tsc'` (the CPU's time-stamp counter, calibrated against
-   * `uv_hrtime()`; used where the kernel's clocksource is the TSC) or `'hrtime'` (`uv_hrtime()`).
+   * The probe's clock: `'tsc'` (x64: the CPU's time-stamp counter, calibrated against
+   * `uv_hrtime()`; used where the kernel's clocksource is the TSC), `'cntvct'` (arm64: the
+   * generic timer's virtual counter, calibrated the same way; used where the kernel's
+   * clocksource is `arch_sys_counter`) or `'hrtime'` (`uv_hrtime()`).
    */
-  loopClock: 'tsc' | 'hrtime';
+  loopClock: 'tsc' | 'cntvct' | 'hrtime';
   /**
    * How `pollWait` is read on this thread's loop: `'direct'` (libuv's idle-time counter read
    * in place, after checking its location against `uv_metrics_idle_time()` on the running
@@ -94,7 +96,7 @@ const POLL_WAIT_SOURCES = ['verifying', 'direct', 'locked'] as const;
 /** Decodes the probe description from a loopRead() header. */
 export function probeInfo(header: Float64Array): LoopProbeInfo {
   return {
-    loopClock: header[0] === 1 ? 'tsc' : 'hrtime',
+    loopClock: header[0] === 1 ? 'tsc' : header[0] === 2 ? 'cntvct' : 'hrtime',
     pollWaitSource: POLL_WAIT_SOURCES[header[8]!] ?? 'locked',
   };
 }

@@ -11,6 +11,12 @@
 #include <x86intrin.h>
 #endif
 #define UVSCOPE_HAVE_TSC 1
+#define UVSCOPE_HAVE_COUNTER 1
+#elif defined(__aarch64__) && !defined(_MSC_VER)
+// The Arm generic timer's virtual count (CNTVCT_EL0): what the arm64 kernel's vDSO reads
+// for clock_gettime, readable from user space wherever the kernel uses it as clocksource.
+#define UVSCOPE_HAVE_CNTVCT 1
+#define UVSCOPE_HAVE_COUNTER 1
 #endif
 
 namespace uvscope {
@@ -24,12 +30,30 @@ namespace uvscope {
 // uv_hrtime() (what the kernel's vDSO does, minus the system call path). Durations are then
 // within the calibration error (~1e-5); absolute times are re-anchored on uv_hrtime() when
 // read, so drift between the two clocks never accumulates into timestamps.
+// On arm64 the same holds for the generic timer's virtual counter when the kernel's
+// clocksource is arch_sys_counter: read without the ISB the vDSO puts before it (like
+// RDTSC, not RDTSCP: a stamp may move by a few instructions, never by a callback). Its
+// frequency (CNTFRQ_EL0, often 25-50 MHz, 1 GHz from Armv8.6) also bounds clock_gettime's
+// resolution there, so the probe loses none by reading it.
 // Elsewhere (other architectures, other clocksources) it is uv_hrtime() itself.
 //
 // A Clock is a small immutable value: each probe keeps its own copy next to its hot state.
 class Clock {
  public:
-  enum class Kind { kHrtime = 0, kTsc = 1 };
+  enum class Kind { kHrtime = 0, kTsc = 1, kCntvct = 2 };
+
+  // The raw counter (TSC ticks or generic-timer counts); 0 where there is none.
+  static uint64_t ReadCounter() {
+#if defined(UVSCOPE_HAVE_TSC)
+    return __rdtsc();
+#elif defined(UVSCOPE_HAVE_CNTVCT)
+    uint64_t value;
+    asm volatile("mrs %0, cntvct_el0" : "=r"(value));
+    return value;
+#else
+    return 0;
+#endif
+  }
 
   // The process's calibrated clock. The first call calibrates it (a ~1 ms spin: make it at
   // module load, never from a loop callback); any thread, any time after. Hot paths keep a
@@ -37,8 +61,8 @@ class Clock {
   static const Clock& Get();
 
   uint64_t NowNs() const {
-#ifdef UVSCOPE_HAVE_TSC
-    if (kind_ == Kind::kTsc) return anchor_ns_ + Scale(__rdtsc() - anchor_tsc_);
+#ifdef UVSCOPE_HAVE_COUNTER
+    if (kind_ != Kind::kHrtime) return anchor_ns_ + Scale(ReadCounter() - anchor_tsc_);
 #endif
     return uv_hrtime();
   }

@@ -252,6 +252,15 @@ void Details(Walk& walk, uv_handle_t* handle, double* record, uint32_t& flags, b
       if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
         PutEndpoint(walk, record, flags, false, address);
       }
+#ifndef _WIN32
+      // uv_listen() sets the stream's connection_cb after listen() succeeded, and nothing
+      // else does (a private field, at a place libuv 1.x's ABI keeps): a server has no
+      // peer, so neither getpeername (which fails) nor SO_ACCEPTCONN is asked.
+      if (tcp->connection_cb != nullptr) {
+        flags |= kListening;
+        return;
+      }
+#endif
       length = sizeof(address);
       if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
         PutEndpoint(walk, record, flags, true, address);

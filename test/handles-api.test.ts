@@ -116,3 +116,37 @@ describe('endpoints of sockets that come and go', () => {
     expect(fds.size).toBeLessThan(30);
   });
 });
+
+describe('the first listing of many handles', () => {
+  it('walks the loop once: sized from the counts-only walk, not grown after asking the kernel', async () => {
+    const net = await import('node:net');
+    const servers: import('node:net').Server[] = [];
+    try {
+      for (let i = 0; i < 400; i++) {
+        const server = net.createServer();
+        servers.push(server);
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      }
+      const native = binding();
+      let walks = 0;
+      const counted: NativeBinding = {
+        ...native,
+        handlesWalk: (...args: Parameters<NativeBinding['handlesWalk']>) => {
+          walks++;
+          native.handlesWalk(...args);
+        },
+      };
+      const fresh = makeHandles(counted);
+      const listed = fresh.handles();
+      expect(walks).toBe(1);
+      const tcp = listed.filter((h) => h.type === 'tcp');
+      expect(tcp.length).toBeGreaterThanOrEqual(400);
+      // Servers are told from connection_cb without asking the kernel; still listening.
+      const ports = new Set(servers.map((s) => (s.address() as import('node:net').AddressInfo).port));
+      const listening = tcp.filter((h) => h.type === 'tcp' && h.listening && h.remote === null && ports.has(h.local?.port ?? -1));
+      expect(listening.length).toBe(400);
+    } finally {
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    }
+  });
+});

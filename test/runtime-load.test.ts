@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { runNode, runScript } from './helpers/child.js';
-import { loadInternal, uvscope } from './helpers/uvscope.js';
+import { loadInternal, root, uvscope } from './helpers/uvscope.js';
 
 describe('loading uvscope', () => {
   it('reports the runtime it runs on', () => {
@@ -31,7 +32,8 @@ describe('loading uvscope', () => {
   });
 
   it('loads before the application with -r and --import', async () => {
-    const probe = `console.log(Object.keys(require.cache).some((f) => f.endsWith('uvscope.node')))`;
+    // The local build (build/Release/uvscope.node) or a prebuild (prebuilds/<target>/node.glibc.node).
+    const probe = `console.log(Object.keys(require.cache).some((f) => f.endsWith('uvscope.node') || /prebuilds.*\\.node$/.test(f)))`;
     const cjs = await runScript(probe, {}, ['-r', 'uvscope/register']);
     expect(cjs.stdout.trim()).toBe('true');
     const esm = await runScript(probe, {}, ['--import', 'uvscope/register']);
@@ -72,6 +74,31 @@ describe('loading uvscope', () => {
       expect(String((error as Error).message)).toMatch(/the native binary for .* did not load: .*(invalid ELF header|too short)/);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('takes a glibc prebuild on glibc, and on musl says there is none and how to build one', async () => {
+    // A package as installed: prebuilds/ only (no build/), the prebuild named as
+    // scripts/prebuildify.mjs names it. node-gyp-build reads LIBC when it loads.
+    const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-libc-'));
+    try {
+      const dir = path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`);
+      fs.mkdirSync(dir, { recursive: true });
+      // The binary this process loaded (the local build, or this architecture's prebuild).
+      const built = (createRequire(import.meta.url)('node-gyp-build') as { path(dir: string): string }).path(root);
+      fs.copyFileSync(built, path.join(dir, 'node.glibc.node'));
+      fs.writeFileSync(path.join(pkg, 'package.json'), '{"name":"uvscope"}');
+      const probe = `const { loadBinding } = require(${JSON.stringify(path.join(root, 'dist', 'binding.js'))});
+        try { console.log('loaded', loadBinding(${JSON.stringify(pkg)}).runtime().uvVersion); }
+        catch (e) { console.log(e.code, e.message); }`;
+      const glibc = await runScript(probe, { env: { LIBC: 'glibc' } });
+      expect(glibc.stdout.trim()).toBe(`loaded ${process.versions.uv}`);
+      const musl = await runScript(probe, { env: { LIBC: 'musl' } });
+      expect(musl.stdout).toMatch(/^ERR_UVSCOPE_BINARY_NOT_FOUND uvscope: no native binary for linux-\w+ musl \(Node v/);
+      expect(musl.stdout).toContain('ships binaries for linux-x64 and linux-arm64 with glibc');
+      expect(musl.stdout).toContain('npx node-gyp rebuild');
+    } finally {
+      fs.rmSync(pkg, { recursive: true, force: true });
     }
   });
 

@@ -108,3 +108,5 @@ assertType<Equal<typeof uvscope.threadpoolHistograms, () => uvscope.ThreadpoolHi
 assertType<Equal<uvscope.RawHistogram['buckets'], uvscope.HistogramBucket[]>>();
 assertType<Equal<uvscope.HistogramBucket, { lowNs: number; highNs: number; count: number }>>();
 assertType<Equal<uvscope.ThreadHistograms['phases']['poll'] | uvscope.ThreadHistograms['busy'], uvscope.RawHistogram>>();
+// The loop probe's clock: the x64 TSC, the arm64 generic timer, or uv_hrtime().
+assertType<Equal<uvscope.RuntimeInfo['loopClock'], 'tsc' | 'cntvct' | 'hrtime'>>();

@@ -25,3 +25,6 @@ import type * as promCjs from '../../dist/prometheus.js';
 assertType<Equal<typeof otelEsm.UvscopeMetricProducer, typeof otelCjs.UvscopeMetricProducer>>();
 assertType<Equal<typeof otelEsm.UvscopeInstrumentation, typeof otelCjs.UvscopeInstrumentation>>();
 assertType<Equal<typeof promEsm.registerUvscopeMetrics, typeof promCjs.registerUvscopeMetrics>>();
+
+// The loop probe's clock: the x64 TSC, the arm64 generic timer, or uv_hrtime().
+assertType<Equal<ReturnType<typeof esm.runtime>['loopClock'], 'tsc' | 'cntvct' | 'hrtime'>>();
