@@ -41,6 +41,23 @@ export interface HandlesLayout {
   bits: Record<string, number>;
 }
 
+/** A finished stall episode as the watchdog hands it over (times ns; lib/stalls.ts converts). */
+export interface NativeStallRecord {
+  episode: number;
+  threadId: number;
+  iteration: number;
+  /** Probe clock. */
+  startNs: number;
+  blockedNs: number;
+  busyNs: number | null;
+  phase: 'poll' | 'check' | 'timers' | null;
+  capture: 'exact' | 'deferred' | 'stale' | 'none' | 'unavailable';
+  /** JSON of the frames. */
+  stack: string | null;
+  landedAfterNs: number | null;
+  thread: { state: 'running' | 'sleeping' | 'disk' | 'other'; syscall: string | null } | null;
+}
+
 /** The native addon's exports. */
 export interface NativeBinding {
   runtime(): NativeRuntimeInfo;
@@ -115,6 +132,26 @@ export interface NativeBinding {
   handlesWalk(records: Float64Array, pool: Uint8Array, options: number, known: Float64Array): void;
   /** Totals and per-type counts (handlesLayout.countSize doubles), no per-handle detail. */
   handlesCount(out: Float64Array, includeOwn: boolean): void;
+
+  /**
+   * Adds a stall consumer on this thread (starts the process's watchdog with the first):
+   * `callback` runs on this thread's loop with finished episodes. Returns its id.
+   */
+  stallSubscribe(
+    thresholdNs: number,
+    callback: (records: NativeStallRecord[], dropped: number, clockNowNs: number, hrNowNs: number) => void,
+    ref: boolean,
+  ): number;
+  /** Removes a consumer (the last one joins the watchdog thread). */
+  stallUnsubscribe(id: number): void;
+  /** Makes this thread the capture worker: `callback` is asked for each main-thread stall. */
+  stallAttachCapture(callback: (episode: number, iteration: number, requestHrNs: number) => void): void;
+  /** The capture worker's answer: the main thread's iteration then, when it ran, and its frames (JSON). */
+  stallCaptureResult(episode: number, iteration: number, landedHrNs: number, unavailable: boolean, stack: string): void;
+  /** The iteration this thread's loop is in now. */
+  stallLiveIndex(): number;
+  /** Sizes of the stall records. */
+  stallLayout: { stackBytes: number; exactNs: number };
 }
 
 /** Package root: lib/ in the sources and dist/ when built sit at the same depth. */

@@ -6,6 +6,7 @@
 #include "instance.h"
 #include "loop_probe.h"
 #include "runtime.h"
+#include "stall_watchdog.h"
 #include "thread_state.h"
 #include "threadpool_probe.h"
 
@@ -20,6 +21,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ThreadpoolProbe::Init(env, exports, instance);
   InitHandleWalker(env, exports, instance);
   InitThreadState(env, exports);
+  InitStallWatchdog(env, exports, instance);
   return exports;
 }
 

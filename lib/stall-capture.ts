@@ -1,0 +1,64 @@
+// The capture worker (started by lib/stalls.ts, one per process): woken by the native
+// watchdog through a thread-safe function when the main thread stalls, it asks the main
+// thread for its JavaScript stack with one Runtime.evaluate over a session it connects for
+// that capture only. No domain is ever enabled (the Debugger domain makes 1M awaits 7x
+// slower, STALLS.md), and the session is closed after each capture, so process.exit() never
+// waits for a debugger to disconnect.
+import * as inspector from 'node:inspector';
+
+import { binding } from './binding.js';
+import { CAPTURE_KEY } from './stall-frames.js';
+
+const native = binding();
+const expression = `globalThis[Symbol.for(${JSON.stringify(CAPTURE_KEY)})]?.()`;
+const stackBytes = native.stallLayout.stackBytes;
+
+type Session = inspector.Session & { connectToMainThread(): void };
+
+function capture(episode: number, iteration: number, requestHrNs: number): void {
+  const Ctor = inspector.Session as unknown as (new () => Session) | undefined;
+  if (Ctor === undefined || typeof Ctor.prototype.connectToMainThread !== 'function') {
+    native.stallCaptureResult(episode, iteration, requestHrNs, true, '');
+    return;
+  }
+  let session: Session | undefined;
+  let settled = false;
+  const finish = (mainIteration: number, landedHrNs: number, unavailable: boolean, stack: string): void => {
+    if (settled) return;
+    settled = true;
+    try {
+      session?.disconnect();
+    } catch {
+      // already gone
+    }
+    native.stallCaptureResult(episode, mainIteration, landedHrNs, unavailable, stack);
+  };
+  try {
+    session = new Ctor();
+    session.connectToMainThread();
+    session.post('Runtime.evaluate', { expression, returnByValue: true, silent: true }, (error, result) => {
+      const value = (result as { result?: { value?: unknown } } | undefined)?.result?.value;
+      if (error !== null || typeof value !== 'string') {
+        finish(0, 0, false, ''); // iteration 0 never matches: classified stale, no stack
+        return;
+      }
+      const answer = JSON.parse(value) as { unavailable?: boolean; iteration: number; landedHrNs: number; frames: unknown[] };
+      if (answer.unavailable === true) {
+        finish(iteration, 0, true, '');
+        return;
+      }
+      // Trim frames from the bottom until the stack fits the native record.
+      let frames = answer.frames;
+      let json = JSON.stringify(frames);
+      while (Buffer.byteLength(json) >= stackBytes && frames.length > 1) {
+        frames = frames.slice(0, Math.max(1, Math.floor(frames.length * 0.75)));
+        json = JSON.stringify(frames);
+      }
+      finish(answer.iteration, answer.landedHrNs, false, json);
+    });
+  } catch {
+    finish(iteration, 0, true, '');
+  }
+}
+
+native.stallAttachCapture(capture);
