@@ -90,3 +90,29 @@ declare const handle: uvscope.HandleInfo;
 if (handle.type === 'tcp') assertType<Equal<typeof handle, uvscope.TcpHandleInfo>>();
 if (handle.type === 'timer') assertType<Equal<typeof handle, uvscope.TimerHandleInfo>>();
 if (handle.type === 'process') assertType<Equal<typeof handle, uvscope.ProcessHandleInfo>>();
+
+// Stalls: the fields exactly as issue 11 types them.
+assertType<
+  Equal<
+    typeof uvscope.stalls,
+    (options?: { thresholdMs?: number; signal?: AbortSignal; ref?: boolean }) => AsyncIterableIterator<uvscope.StallRecord>
+  >
+>();
+assertType<Equal<uvscope.StallFrame, { functionName: string; url: string; line: number; column: number }>>();
+assertType<
+  Equal<
+    uvscope.StallRecord,
+    {
+      threadId: number;
+      iteration: number;
+      startMs: number;
+      blockedMs: number;
+      busyMs: number | null;
+      phase: 'poll' | 'check' | 'timers' | null;
+      capture: 'exact' | 'deferred' | 'stale' | 'none' | 'unavailable';
+      stack: uvscope.StallFrame[] | null;
+      landedAfterMs: number | null;
+      thread: { state: 'running' | 'sleeping' | 'disk' | 'other'; syscall: string | null } | null;
+    }
+  >
+>();

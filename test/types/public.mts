@@ -14,3 +14,5 @@ assertType<Equal<typeof esm.threads, typeof cjs.threads>>();
 assertType<Equal<typeof esm.runtime, typeof cjs.runtime>>();
 assertType<Equal<typeof esm.UvscopeError, typeof cjs.UvscopeError>>();
 assertType<Equal<esm.LoopStats, cjs.LoopStats>>();
+assertType<Equal<typeof esm.stalls, typeof cjs.stalls>>();
+assertType<Equal<esm.StallRecord, cjs.StallRecord>>();
