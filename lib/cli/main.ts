@@ -10,6 +10,7 @@ import { Collector } from './collector.js';
 import { Run } from './model.js';
 import { type CliOptions, HELP, parse, UsageError } from './options.js';
 import { ENV_DIR, ENV_INTERVAL, ENV_PID, ENV_SLOW } from './protocol.js';
+import { ENV_STALL } from './protocol.js';
 import { LIVE_ROWS, renderLive } from './render.js';
 import { renderSummary, summaryData } from './summary.js';
 import { Panel } from './terminal.js';
@@ -39,6 +40,7 @@ function run(command: string[], options: CliOptions): void {
     [ENV_DIR]: dir,
     [ENV_INTERVAL]: String(options.intervalMs),
     [ENV_SLOW]: String(options.slowMs),
+    [ENV_STALL]: String(options.stallMs),
     [ENV_PID]: String(process.pid),
     NODE_OPTIONS: nodeOptions(register, process.env.NODE_OPTIONS),
   };

@@ -2,12 +2,15 @@
 import { parseArgs } from 'node:util';
 
 import { INTERVAL_DEFAULT_MS, INTERVAL_MAX_MS, INTERVAL_MIN_MS, SLOW_DEFAULT_MS, SLOW_MAX_MS } from './protocol.js';
+import { STALL_DEFAULT_MS, STALL_MAX_MS } from './protocol.js';
 
 export interface CliOptions {
   intervalMs: number;
   json: boolean;
   out: string | null;
   slowMs: number;
+  /** Stall capture threshold, ms; 0 turns capture off. */
+  stallMs: number;
   summary: boolean;
   color: boolean | null;
 }
@@ -45,6 +48,9 @@ Options:
                     live view stays on the terminal if there is one.
   --slow-ms <ms>    Record the phase breakdown of every iteration at least this
                     busy, ms; 0 to ${SLOW_MAX_MS}. Default ${SLOW_DEFAULT_MS}.
+  --stall-ms <ms>   Capture what blocks a loop for longer than this (the stack of
+                    the main thread, the thread's system call), ms; 1 to
+                    ${STALL_MAX_MS}, 0 turns it off. Default ${STALL_DEFAULT_MS}.
   --no-summary      Print no summary at the end.
   --no-color        No colours (also when NO_COLOR is set).
   --color           Colours even when stderr is not a terminal.
@@ -61,7 +67,7 @@ Exit codes: the program's; 2 for a usage error; 126/127 when the command cannot 
 run or is not found.`;
 
 /** Options that take a value: their values are never mistaken for the start of the command. */
-const WITH_VALUE = new Set(['--interval', '--out', '--slow-ms']);
+const WITH_VALUE = new Set(['--interval', '--out', '--slow-ms', '--stall-ms']);
 
 function splitCommand(argv: readonly string[]): { own: string[]; command: string[] } {
   const dashes = argv.indexOf('--');
@@ -99,6 +105,7 @@ export function parse(argv: readonly string[]): Parsed {
         json: { type: 'boolean' },
         out: { type: 'string' },
         'slow-ms': { type: 'string' },
+        'stall-ms': { type: 'string' },
         summary: { type: 'boolean' },
         'no-summary': { type: 'boolean' },
         color: { type: 'boolean' },
@@ -119,6 +126,7 @@ export function parse(argv: readonly string[]): Parsed {
   }
   const intervalMs = integerMs(values.interval as string | undefined, '--interval', INTERVAL_DEFAULT_MS, INTERVAL_MIN_MS, INTERVAL_MAX_MS);
   const slowMs = integerMs(values['slow-ms'] as string | undefined, '--slow-ms', SLOW_DEFAULT_MS, 0, SLOW_MAX_MS);
+  const stallMs = integerMs(values['stall-ms'] as string | undefined, '--stall-ms', STALL_DEFAULT_MS, 0, STALL_MAX_MS);
   const out = values.out as string | undefined;
   if (out !== undefined && out.trim() === '') throw new UsageError('--out must name a file; got an empty string');
   return {
@@ -129,6 +137,7 @@ export function parse(argv: readonly string[]): Parsed {
       json: values.json === true,
       out: out ?? null,
       slowMs,
+      stallMs,
       summary: values['no-summary'] !== true,
       color: values['no-color'] === true ? false : values.color === true ? true : null,
     },

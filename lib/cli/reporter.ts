@@ -31,6 +31,7 @@ import {
   type ThreadLine,
   type WindowLine,
 } from './protocol.js';
+import { startStallCapture } from './stalls.js';
 
 type Api = typeof import('../index.js');
 type Slow = IterationRecord & { time: number };
@@ -179,6 +180,12 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
       observe = null; // the windows of this thread still go out
     }
   };
+  let capture: ReturnType<typeof startStallCapture> = null;
+  try {
+    if (threadId === 0) capture = startStallCapture(api, env, write, base);
+  } catch {
+    // no stall capture; the windows go on
+  }
   let slowest: Slow[] = [];
   // Read synchronously once per window (and at exit, where no promise settles any more).
   const stream = iterations({ minBusyMs: slowMs });
@@ -206,6 +213,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     stopped = true;
     clearInterval(timer);
     void stream.return?.();
+    capture?.stop();
     process.removeListener('exit', onExit);
   };
 
