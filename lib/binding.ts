@@ -147,7 +147,13 @@ export interface NativeBinding {
   /** Makes this thread the capture worker: `callback` is asked for each main-thread stall. */
   stallAttachCapture(callback: (episode: number, iteration: number, requestHrNs: number) => void): void;
   /** The capture worker's answer: the main thread's iteration then, when it ran, and its frames (JSON). */
-  stallCaptureResult(episode: number, iteration: number, landedHrNs: number, unavailable: boolean, stack: string): void;
+  stallCaptureResult(
+    episode: number,
+    iteration: number,
+    landedHrNs: number,
+    unavailable: boolean,
+    stack: string,
+  ): (NativeStallRecord & { clockNowNs: number; hrNowNs: number }) | null;
   /** The iteration this thread's loop is in now. */
   stallLiveIndex(): number;
   /** Sizes of the stall records. */

@@ -6,14 +6,40 @@
 // waits for a debugger to disconnect.
 import * as inspector from 'node:inspector';
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { workerData } from 'node:worker_threads';
+
 import { binding } from './binding.js';
+import { ENV_DIR } from './cli/protocol.js';
+import { perfOffsetMs } from './loop.js';
 import { CAPTURE_KEY } from './stall-frames.js';
+import { toStallRecord } from './stalls.js';
 
 const native = binding();
 const expression = `globalThis[Symbol.for(${JSON.stringify(CAPTURE_KEY)})]?.()`;
 const stackBytes = native.stallLayout.stackBytes;
 
 type Session = inspector.Session & { connectToMainThread(): void };
+
+// Under the CLI, the episode goes out at once, while the main thread is still blocked (it
+// may never recover, or be killed): appended to the main thread's own channel file, whole
+// lines with O_APPEND as the reporter writes them. Its final line follows when it ends.
+const cliDir = process.env[ENV_DIR] === undefined || process.env[ENV_DIR] === '' ? undefined : process.env[ENV_DIR];
+const offsetMs = perfOffsetMs();
+// performance.now() of the main thread: its time origin is passed in, ours differs.
+const mainOriginShiftMs =
+  performance.timeOrigin - ((workerData as { mainTimeOrigin?: number } | null)?.mainTimeOrigin ?? performance.timeOrigin);
+
+function writeAtOnce(raw: Parameters<typeof toStallRecord>[0] & { clockNowNs: number; hrNowNs: number }): void {
+  try {
+    const record = toStallRecord(raw, raw.clockNowNs, raw.hrNowNs, offsetMs + mainOriginShiftMs);
+    const line = { uvscope: 1, type: 'stall', pid: process.pid, time: Date.now(), ...record, busyMs: null, phase: null };
+    fs.appendFileSync(path.join(cliDir!, `${process.pid}-0.jsonl`), JSON.stringify(line) + '\n');
+  } catch {
+    // the CLI has gone; the final record still reaches the reporter
+  }
+}
 
 function capture(episode: number, iteration: number, requestHrNs: number): void {
   const Ctor = inspector.Session as unknown as (new () => Session) | undefined;
@@ -31,7 +57,8 @@ function capture(episode: number, iteration: number, requestHrNs: number): void 
     } catch {
       // already gone
     }
-    native.stallCaptureResult(episode, mainIteration, landedHrNs, unavailable, stack);
+    const current = native.stallCaptureResult(episode, mainIteration, landedHrNs, unavailable, stack);
+    if (current !== null && cliDir !== undefined) writeAtOnce(current);
   };
   try {
     session = new Ctor();

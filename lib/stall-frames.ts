@@ -7,6 +7,16 @@ import * as inspector from 'node:inspector';
 import type { NativeBinding } from './binding.js';
 import type { StallFrame } from './types.js';
 
+import { workerData } from 'node:worker_threads';
+
+/** workerData of uvscope's capture worker: the CLI's reporter and listings leave it out. */
+export const CAPTURE_WORKER_DATA = { uvscopeStallCapture: true } as const;
+
+/** Whether this thread is uvscope's capture worker. */
+export function isCaptureWorker(): boolean {
+  return (workerData as { uvscopeStallCapture?: unknown } | null | undefined)?.uvscopeStallCapture === true;
+}
+
 /** The Symbol.for() key the capture expression looks up on globalThis. */
 export const CAPTURE_KEY = 'uvscope.stallCapture';
 

@@ -6,7 +6,7 @@ import { isMainThread, Worker } from 'node:worker_threads';
 
 import type { NativeBinding, NativeStallRecord } from './binding.js';
 import { perfOffsetMs } from './loop.js';
-import { installCapture } from './stall-frames.js';
+import { CAPTURE_WORKER_DATA, installCapture } from './stall-frames.js';
 import type { StallFrame, StallRecord } from './types.js';
 import { booleanOption, numberOption, optionsObject, signalOption } from './validate.js';
 
@@ -53,6 +53,7 @@ export function retainCapture(native: NativeBinding): void {
     stdout: false,
     stderr: false,
     name: 'uvscope-stall-capture',
+    workerData: { ...CAPTURE_WORKER_DATA, mainTimeOrigin: performance.timeOrigin },
   } as ConstructorParameters<typeof Worker>[1]);
   worker.unref();
   worker.on('error', () => {

@@ -179,8 +179,9 @@ class Watchdog {
   }
 
   // The capture worker's answer for `episode`.
-  void CaptureResult(uint64_t episode, uint64_t main_iteration, uint64_t landed_hr, bool unavailable,
-                     const std::string& stack) {
+  // Returns the episode as it stands (for a record written at once), false if it is gone.
+  bool CaptureResult(uint64_t episode, uint64_t main_iteration, uint64_t landed_hr, bool unavailable,
+                     const std::string& stack, Event* out) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (Episode& e : episodes_) {
       if (!e.used || e.event.episode != episode || e.event.capture != kPending) continue;
@@ -198,8 +199,11 @@ class Watchdog {
         e.event.stack[n] = '\0';
         e.event.has_stack = n > 0;
       }
-      break;
+      e.event.thread_id = e.recorder->thread_id;
+      *out = e.event;
+      return true;
     }
+    return false;
   }
 
   // Drains `consumer`'s queue (its own thread) into `out`; returns how many.
@@ -446,6 +450,36 @@ class StallPort : public Component {
   Consumer* consumers_[kMaxPerEnv] = {};
 };
 
+// A finished (or, for the capture worker, current) episode as a JS object.
+Napi::Object EventObject(Napi::Env env, const Event& ev) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("episode", static_cast<double>(ev.episode));
+  o.Set("threadId", ev.thread_id);
+  o.Set("iteration", static_cast<double>(ev.iteration));
+  o.Set("startNs", static_cast<double>(ev.start_ns));
+  o.Set("blockedNs", static_cast<double>(ev.blocked_ns));
+  o.Set("busyNs", ev.done ? Napi::Value(Napi::Number::New(env, static_cast<double>(ev.busy_ns))) : env.Null());
+  static const char* const kPhases[] = {"poll", "check", "timers"};
+  o.Set("phase", ev.phase >= 0 && ev.phase < 3 ? Napi::Value(Napi::String::New(env, kPhases[ev.phase])) : env.Null());
+  o.Set("capture", CaptureName(ev.capture));
+  o.Set("stack", ev.has_stack ? Napi::Value(Napi::String::New(env, ev.stack)) : env.Null());
+  o.Set("landedAfterNs", ev.landed_after_ns >= 0 ? Napi::Value(Napi::Number::New(env, ev.landed_after_ns)) : env.Null());
+  if (ev.state != 0) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("state", KernelStateName(ev.state));
+    if (ev.syscall >= 0) {
+      const char* name = SyscallName(ev.syscall);
+      t.Set("syscall", name != nullptr ? std::string(name) : "syscall " + std::to_string(ev.syscall));
+    } else {
+      t.Set("syscall", env.Null());
+    }
+    o.Set("thread", t);
+  } else {
+    o.Set("thread", env.Null());
+  }
+  return o;
+}
+
 // This thread's recorder: the newest live one with its thread id (the Registry lists them
 // oldest first). Found once, on the thread itself.
 LoopRecorder* StallPort::Recorder() {
@@ -476,32 +510,7 @@ void CallJs(Napi::Env env, Napi::Function callback, Consumer* consumer, void*) {
   }
   Napi::Array records = Napi::Array::New(env, n);
   for (size_t i = 0; i < n; ++i) {
-    const Event& ev = scratch[i];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("episode", static_cast<double>(ev.episode));
-    o.Set("threadId", ev.thread_id);
-    o.Set("iteration", static_cast<double>(ev.iteration));
-    o.Set("startNs", static_cast<double>(ev.start_ns));
-    o.Set("blockedNs", static_cast<double>(ev.blocked_ns));
-    o.Set("busyNs", ev.done ? Napi::Value(Napi::Number::New(env, static_cast<double>(ev.busy_ns))) : env.Null());
-    static const char* const kPhases[] = {"poll", "check", "timers"};
-    o.Set("phase", ev.phase >= 0 && ev.phase < 3 ? Napi::Value(Napi::String::New(env, kPhases[ev.phase])) : env.Null());
-    o.Set("capture", CaptureName(ev.capture));
-    o.Set("stack", ev.has_stack ? Napi::Value(Napi::String::New(env, ev.stack)) : env.Null());
-    o.Set("landedAfterNs", ev.landed_after_ns >= 0 ? Napi::Value(Napi::Number::New(env, ev.landed_after_ns)) : env.Null());
-    if (ev.state != 0) {
-      Napi::Object t = Napi::Object::New(env);
-      t.Set("state", KernelStateName(ev.state));
-      if (ev.syscall >= 0) {
-        const char* name = SyscallName(ev.syscall);
-        t.Set("syscall", name != nullptr ? std::string(name) : "syscall " + std::to_string(ev.syscall));
-      } else {
-        t.Set("syscall", env.Null());
-      }
-      o.Set("thread", t);
-    } else {
-      o.Set("thread", env.Null());
-    }
+    Napi::Object o = EventObject(env, scratch[i]);
     records.Set(static_cast<uint32_t>(i), o);
   }
   callback.Call({records, Napi::Number::New(env, static_cast<double>(dropped)),
@@ -593,11 +602,19 @@ Napi::Value StallPort::CaptureResult(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return {};
   }
-  Watchdog::Get().CaptureResult(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()),
-                                static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue()),
-                                static_cast<uint64_t>(info[2].As<Napi::Number>().DoubleValue()),
-                                info[3].As<Napi::Boolean>().Value(), info[4].As<Napi::String>().Utf8Value());
-  return env.Undefined();
+  static thread_local std::unique_ptr<Event> event;
+  if (!event) event.reset(new Event());
+  if (!Watchdog::Get().CaptureResult(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()),
+                                     static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue()),
+                                     static_cast<uint64_t>(info[2].As<Napi::Number>().DoubleValue()),
+                                     info[3].As<Napi::Boolean>().Value(), info[4].As<Napi::String>().Utf8Value(),
+                                     event.get())) {
+    return env.Null();
+  }
+  Napi::Object o = EventObject(env, *event);
+  o.Set("clockNowNs", static_cast<double>(Clock::Get().NowNs()));
+  o.Set("hrNowNs", static_cast<double>(uv_hrtime()));
+  return o;
 }
 
 // stallLiveIndex(): the iteration this thread's loop is in (the capture expression's answer).

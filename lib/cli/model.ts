@@ -3,6 +3,7 @@
 // and running totals plus small top-N lists for the summary.
 import type { LoopStats } from '../types.js';
 import { type ChannelLine, type ThreadLine, type WindowLine, keepSlowest } from './protocol.js';
+import { addStall, emptyStallState, type StallState } from './stalls.js';
 
 /** Windows kept per thread for the live view's trends. */
 export const HISTORY = 30;
@@ -86,6 +87,8 @@ export interface ThreadState {
   observed: ThreadLine | null;
   /** Its latest view while the thread was alive: what it was doing before it ended. */
   observedAlive: ThreadLine | null;
+  /** Stall episodes (`stall` lines) of this thread, grouped for the summary. */
+  stalls: StallState;
 }
 
 export function emptyTotals(): Totals {
@@ -139,6 +142,7 @@ export class Run {
         key, pid, threadId, ppid: null, argv: [], node: '', uv: '', startTime: time, error: null,
         history: [], totals: emptyTotals(), total: null, worstWindows: [], slowest: [], saturation: [], cpuWait: [],
         ended: false, exitCode: null, lastTime: time, ownTime: null, observed: null, observedAlive: null,
+        stalls: emptyStallState(),
       };
       this.threads.set(key, state);
     }
@@ -166,6 +170,8 @@ export class Run {
       this.addWindow(state, l);
     } else if (l.type === 'thread') {
       this.addObserved(state, l);
+    } else if (l.type === 'stall') {
+      addStall(state.stalls, l);
     } else {
       this.rejected++;
       return false;

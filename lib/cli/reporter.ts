@@ -31,6 +31,7 @@ import {
   type ThreadLine,
   type WindowLine,
 } from './protocol.js';
+import { isCaptureWorker } from '../stall-frames.js';
 import { startStallCapture } from './stalls.js';
 
 type Api = typeof import('../index.js');
@@ -119,7 +120,8 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   const dir = env[ENV_DIR];
   if (dir === undefined || dir === '') return;
   const holder = globalThis as { [started]?: boolean };
-  if (holder[started]) return;
+  if (holder[started] || isCaptureWorker()) return; // uvscope's own capture worker is not the program's
+
   holder[started] = true;
 
   const file = path.join(dir, `${process.pid}-${threadId}.jsonl`);
