@@ -74,3 +74,28 @@ describe('CLI stall capture', () => {
     }
   });
 });
+
+describe('live view: a frozen loop', () => {
+  it('shows "blocked <time> in <frames>" while the stall has not ended, nothing once it has', async () => {
+    const { loadInternal } = await import('./helpers/uvscope.js');
+    const { Run } = loadInternal<typeof import('../lib/cli/model.js')>('cli/model.js');
+    const { renderLive } = loadInternal<typeof import('../lib/cli/render.js')>('cli/render.js');
+    const start = 1_700_000_000_000;
+    const run = new Run(start);
+    const stall = {
+      uvscope: 1, type: 'stall', pid: 42, threadId: 0, time: start + 1000, iteration: 7, startMs: 900, blockedMs: 60,
+      busyMs: null, phase: null, capture: 'exact', landedAfterMs: 1, thread: { state: 'running', syscall: null },
+      stack: [
+        { functionName: 'frozen', url: '/app/server.js', line: 42, column: 3 },
+        { functionName: 'onRequest', url: '/app/server.js', line: 10, column: 5 },
+        { functionName: 'emit', url: 'node:events', line: 519, column: 28 },
+      ],
+    };
+    run.add(stall);
+    const text = renderLive(run, { width: 120, now: start + 4200, command: ['node', 'server.js'], color: false }).join('\n');
+    expect(text).toMatch(/blocked +3\.26s in frozen \(server\.js:42\) ← onRequest \(server\.js:10\)/);
+    run.add({ ...stall, time: start + 5000, busyMs: 4000, blockedMs: 4000, phase: 'poll' });
+    const after = renderLive(run, { width: 120, now: start + 5200, command: ['node', 'server.js'], color: false }).join('\n');
+    expect(after).not.toMatch(/blocked/);
+  });
+});

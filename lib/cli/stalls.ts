@@ -147,3 +147,19 @@ export function stallSummaryLines(state: StallState, ms: (v: number) => string, 
   if (groups.length > max) lines.push(`    … ${groups.length - max} more places`);
   return lines;
 }
+
+/** The stall the thread is in now: an at-once line whose episode has not ended yet. */
+export function ongoingStall(state: StallState): StallLine | null {
+  const last = state.lines[state.lines.length - 1];
+  return last !== undefined && last.busyMs === null ? last : null;
+}
+
+/** `blocked 3.2s in handler (server.js:42) ← …` for the live view, or null. */
+export function ongoingStallText(state: StallState, now: number, ms: (v: number) => string): string | null {
+  const s = ongoingStall(state);
+  if (s === null) return null;
+  const blocked = s.blockedMs + Math.max(0, now - s.time);
+  const frames = (s.stack ?? []).filter((f) => f.url !== '' && !f.url.startsWith('node:'));
+  const where = frames.length > 0 ? `in ${frames.map(frameText).join(' ← ')}` : stallWhere(s);
+  return `${ms(blocked)} ${where}`;
+}
