@@ -96,8 +96,13 @@ struct Consumer;
 void CallJs(Napi::Env env, Napi::Function callback, Consumer* consumer, void*);
 using Tsfn = Napi::TypedThreadSafeFunction<Consumer, void, CallJs>;
 
+class StallPort;
+
 struct Consumer {
   uint64_t id = 0;
+  // The environment's port while it is open (loop thread only): the function's finalizer,
+  // which Node may run before or after the port's Close(), takes the consumer out of it.
+  StallPort* port = nullptr;
   uint64_t threshold_ns = 0;
   bool capture = false;  // the capture worker
   Tsfn tsfn;
@@ -134,8 +139,7 @@ class Watchdog {
   }
 
   uint64_t Subscribe(Consumer* consumer) {
-    std::thread stale;
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     size_t slot = kMaxConsumers;
     for (size_t i = 0; i < kMaxConsumers; ++i) {
       if (consumers_[i] == nullptr) {
@@ -147,9 +151,10 @@ class Watchdog {
     consumer->id = ++next_id_;
     consumers_[slot] = consumer;
     if (!consumer->capture && ++watchers_ == 1) {
-      if (thread_.joinable()) stale = std::move(thread_);
-      stop_ = false;
-      thread_ = std::thread([this] { Run(); });
+      // A new generation: a thread of an earlier one that has not seen its stop yet (its
+      // Remove() is joining it) cannot be revived by this start.
+      const uint64_t generation = ++generation_;
+      thread_ = std::thread([this, generation] { Run(generation); });
     }
     return consumer->id;
   }
@@ -169,7 +174,7 @@ class Watchdog {
       }
       if (!found) return false;
       if (!consumer->capture && --watchers_ == 0) {
-        stop_ = true;
+        ++generation_;
         cv_.notify_all();
         done = std::move(thread_);
       }
@@ -249,14 +254,14 @@ class Watchdog {
     if (c->tsfn.NonBlockingCall() == napi_ok) c->notified = true;
   }
 
-  void Run() {
+  void Run(uint64_t generation) {
     std::unique_lock<std::mutex> lock(mutex_);
-    while (!stop_) {
+    while (generation_ == generation) {
       const uint64_t threshold = MinThresholdLocked();
       // A few looks per threshold: detection within a fifth of it after it passes.
       const uint64_t period = std::clamp<uint64_t>(threshold / 5, kMs, 20 * kMs);
       cv_.wait_for(lock, std::chrono::nanoseconds(period));
-      if (stop_) break;
+      if (generation_ != generation) break;
       Sweep(threshold);
     }
   }
@@ -394,7 +399,7 @@ class Watchdog {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::thread thread_;
-  bool stop_ = false;
+  uint64_t generation_ = 0;  // the running thread's; a change stops it
   Consumer* consumers_[kMaxConsumers] = {};
   size_t watchers_ = 0;
   uint64_t next_id_ = 0;
@@ -422,8 +427,17 @@ class StallPort : public Component {
   void Close() override {
     for (Consumer*& c : consumers_) {
       if (c == nullptr) continue;
-      Detach(c);
+      Consumer* consumer = c;
       c = nullptr;
+      consumer->port = nullptr;
+      Detach(consumer);
+    }
+  }
+
+  // The function's finalizer, on this environment's thread.
+  void Forget(Consumer* consumer) {
+    for (Consumer*& c : consumers_) {
+      if (c == consumer) c = nullptr;
     }
   }
 
@@ -531,8 +545,13 @@ Napi::Value StallPort::Add(Napi::Env env, Consumer* consumer, Napi::Function cal
     Napi::RangeError::New(env, "uvscope: too many stall streams on this thread").ThrowAsJavaScriptException();
     return {};
   }
-  consumer->tsfn = Tsfn::New(env, callback, "uvscope-stalls", 0, 1, consumer,
-                             [](Napi::Env, void*, Consumer* c) { delete c; });
+  consumer->tsfn = Tsfn::New(env, callback, "uvscope-stalls", 0, 1, consumer, [](Napi::Env, void*, Consumer* c) {
+    // Node finalizes the function at teardown, possibly before the port's Close(): nothing
+    // may reach the consumer after this.
+    Watchdog::Get().Remove(c);
+    if (c->port != nullptr) c->port->Forget(c);
+    delete c;
+  });
   if (env.IsExceptionPending()) return {};
   if (!ref) consumer->tsfn.Unref(env);
   if (Watchdog::Get().Subscribe(consumer) == 0) {
@@ -541,6 +560,7 @@ Napi::Value StallPort::Add(Napi::Env env, Consumer* consumer, Napi::Function cal
     return {};
   }
   consumers_[slot] = consumer;
+  consumer->port = this;
   return Napi::Number::New(env, static_cast<double>(consumer->id));
 }
 
@@ -571,8 +591,10 @@ Napi::Value StallPort::Unsubscribe(const Napi::CallbackInfo& info) {
   const double id = info[0].As<Napi::Number>().DoubleValue();
   for (Consumer*& c : consumers_) {
     if (c != nullptr && static_cast<double>(c->id) == id) {
-      Detach(c);
+      Consumer* consumer = c;
       c = nullptr;
+      consumer->port = nullptr;
+      Detach(consumer);
     }
   }
   return env.Undefined();

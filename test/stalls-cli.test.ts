@@ -65,7 +65,9 @@ describe('CLI stall capture', () => {
         };
         look();
       });
-      expect(line).toMatchObject({ threadId: 0, capture: 'exact', busyMs: null });
+      expect(line).toMatchObject({ threadId: 0, busyMs: null });
+      // exact on a quiet machine; a loaded one (or a sanitizer build) can take longer to land.
+      expect(['exact', 'deferred']).toContain(line.capture);
       expect(line.stack![0]).toMatchObject({ functionName: 'frozen', line: 7 });
       child.kill('SIGTERM');
       expect(await exited).toBe(143);
