@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { HistogramLayout } from './distribution.js';
 import type { LoopProbeInfo } from './loop.js';
 import { UvscopeError } from './errors.js';
+import type { StallRecord } from './types.js';
 
 /** What the running Node and libuv offer, as the addon reports it. */
 export interface NativeRuntimeInfo {
@@ -50,12 +51,12 @@ export interface NativeStallRecord {
   startNs: number;
   blockedNs: number;
   busyNs: number | null;
-  phase: 'poll' | 'check' | 'timers' | null;
-  capture: 'exact' | 'deferred' | 'stale' | 'none' | 'unavailable';
+  phase: StallRecord['phase'];
+  capture: StallRecord['capture'];
   /** JSON of the frames. */
   stack: string | null;
   landedAfterNs: number | null;
-  thread: { state: 'running' | 'sleeping' | 'disk' | 'other'; syscall: string | null } | null;
+  thread: StallRecord['thread'];
 }
 
 /** The native addon's exports. */
