@@ -478,7 +478,8 @@ export interface StallRecord {
    * How the stack was taken: `exact` (landed in the stalled iteration within 20 ms of the
    * request: the top frame is the blocking code), `deferred` (same iteration, but only when a
    * native call returned: the first JavaScript after it, the caller usually kept; see
-   * `landedAfterMs`), `stale` (the iteration had ended: no stack), `none` (no answer in 3 s),
+   * `landedAfterMs`), `stale` (the iteration had ended: no stack), `none` (no answer in 3 s, or no capture
+   * asked: at most one per 50 ms),
    * `unavailable` (worker threads, no inspector, or a debugger client attached).
    */
   capture: 'exact' | 'deferred' | 'stale' | 'none' | 'unavailable';

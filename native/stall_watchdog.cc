@@ -72,6 +72,9 @@ constexpr uint64_t kMs = 1000000;
 // interrupts land when they return, 100 ms and more later.
 constexpr uint64_t kExactNs = 20 * kMs;
 constexpr uint64_t kCaptureDeadlineNs = 3000 * kMs;
+// Each capture costs the main thread a session and an evaluate (0.1-0.7 ms, STALLS.md): at
+// most this many a second (a low threshold on a busy loop), the others recorded without one.
+constexpr uint64_t kCaptureIntervalNs = 50 * kMs;
 
 enum Capture : int { kExact = 0, kDeferred = 1, kStale = 2, kNone = 3, kUnavailable = 4, kPending = 5 };
 
@@ -350,6 +353,10 @@ class Watchdog {
     recorder->stall_index.store(live.index, std::memory_order_relaxed);
     SampleKernel(*recorder, ev);
     Consumer* capture = recorder->thread_id == 0 ? CaptureLocked() : nullptr;
+    if (capture != nullptr && last_capture_hr_ != 0 && now_hr - last_capture_hr_ < kCaptureIntervalNs) {
+      ev.capture = kNone;  // rate-limited: detected and counted, no stack
+      return;
+    }
     if (capture == nullptr) {
       // Worker threads get no stack (their isolate has no session a worker can reach), and
       // the main thread none without a capture worker.
@@ -357,6 +364,7 @@ class Watchdog {
       return;
     }
     slot->request_hr = now_hr;
+    last_capture_hr_ = now_hr;
     slot->blocked_at_request = live.busy_ns;
     capture->request = true;
     capture->request_episode = ev.episode;
@@ -404,6 +412,7 @@ class Watchdog {
   size_t watchers_ = 0;
   uint64_t next_id_ = 0;
   uint64_t next_episode_ = 0;
+  uint64_t last_capture_hr_ = 0;
   Episode episodes_[kMaxEpisodes];
   Tracked tracked_[kMaxTracked];
   size_t next_tracked_ = 0;

@@ -144,6 +144,26 @@ describe('stalls(): lifecycle and scope', () => {
     expect(stderr).not.toMatch(/Waiting for the debugger/);
   });
 
+  it('a flood of short stalls: every episode recorded, stack captures at most one per 50 ms', async () => {
+    const result = await runScript(`
+      const { stalls } = require('uvscope');
+      const s = stalls({ thresholdMs: 5 });
+      const got = [];
+      (async () => { for await (const r of s) got.push(r); })();
+      function spin(ms) { const e = Date.now() + ms; while (Date.now() < e); }
+      setTimeout(() => { let n = 0; const step = () => { spin(12); if (++n < 40) setImmediate(step); }; step(); }, 800);
+      setTimeout(() => { s.return(); console.log(JSON.stringify(got.filter((r) => r.iteration > 3))); }, 2500);
+    `);
+    expect(result.stderr).toBe('');
+    const got = JSON.parse(result.stdout) as StallRecord[];
+    // 40 iterations of 12 ms each (480 ms and more on a loaded machine).
+    expect(got.length).toBeGreaterThanOrEqual(36);
+    const captured = got.filter((r) => r.capture === 'exact' || r.capture === 'deferred' || r.capture === 'stale');
+    const spanMs = got.at(-1)!.startMs - got[0]!.startMs;
+    expect(captured.length).toBeLessThanOrEqual(Math.floor(spanMs / 50) + 2);
+    expect(got.filter((r) => r.capture === 'none').length).toBeGreaterThan(0);
+  });
+
   it('200 workers started and terminated while stall capture runs: no crash, stalls still captured', async () => {
     const result = await runScript(
       `
