@@ -49,6 +49,9 @@ function capture(episode: number, iteration: number, requestHrNs: number): void 
   }
   let session: Session | undefined;
   let settled = false;
+  // When the request was sent to the main thread: the landing is measured from here, so a
+  // capture worker that waited for a CPU (a loaded machine) does not turn exact into deferred.
+  let postedHrNs = requestHrNs;
   const finish = (mainIteration: number, landedHrNs: number, unavailable: boolean, stack: string): void => {
     if (settled) return;
     settled = true;
@@ -57,12 +60,14 @@ function capture(episode: number, iteration: number, requestHrNs: number): void 
     } catch {
       // already gone
     }
-    const current = native.stallCaptureResult(episode, mainIteration, landedHrNs, unavailable, stack);
+    const landedAfterPost = landedHrNs === 0 ? 0 : requestHrNs + Math.max(0, landedHrNs - postedHrNs);
+    const current = native.stallCaptureResult(episode, mainIteration, landedAfterPost, unavailable, stack);
     if (current !== null && cliDir !== undefined) writeAtOnce(current);
   };
   try {
     session = new Ctor();
     session.connectToMainThread();
+    postedHrNs = Number(process.hrtime.bigint());
     session.post('Runtime.evaluate', { expression, returnByValue: true, silent: true }, (error, result) => {
       const value = (result as { result?: { value?: unknown } } | undefined)?.result?.value;
       if (error !== null || typeof value !== 'string') {

@@ -485,7 +485,7 @@ export interface StallRecord {
   capture: 'exact' | 'deferred' | 'stale' | 'none' | 'unavailable';
   /** The main thread's JavaScript stack, innermost first (`exact` and `deferred` only). */
   stack: StallFrame[] | null;
-  /** How long after the request the capture ran, ms (`exact` and `deferred` only). */
+  /** How long after it was sent to the main thread the capture ran, ms (`exact` and `deferred` only). */
   landedAfterMs: number | null;
   /** What the kernel said the thread was doing while stalled (Linux; null elsewhere). */
   thread: {

@@ -624,7 +624,9 @@ Napi::Value StallPort::AttachCapture(const Napi::CallbackInfo& info) {
   return Add(env, consumer, info[0].As<Napi::Function>(), true);
 }
 
-// stallCaptureResult(episode, mainIteration, landedHrNs, unavailable, stackJson).
+// stallCaptureResult(episode, mainIteration, landedHrNs, unavailable, stackJson). The worker
+// passes the landing shifted so that landed - request is the time from its post to the
+// landing (its own wake-up delay left out).
 Napi::Value StallPort::CaptureResult(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||

@@ -20,11 +20,14 @@ async function records(kind: string, ...args: string[]): Promise<StallRecord[]> 
   if (process.env.DEBUG_STALLS) console.log(result);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
-  return result.stdout
+  const parsed = result.stdout
     .trim()
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as StallRecord);
+    .map((l) => JSON.parse(l) as StallRecord | { ready: number });
+  const ready = parsed.find((l): l is { ready: number } => 'ready' in l)!.ready;
+  expect(ready).toBeGreaterThan(0);
+  return parsed.filter((l): l is StallRecord => !('ready' in l) && l.iteration > ready);
 }
 
 const names = (r: StallRecord) => (r.stack ?? []).map((f) => f.functionName);
