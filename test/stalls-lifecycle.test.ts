@@ -58,9 +58,11 @@ describe('stalls(): lifecycle and scope', () => {
       (async () => { for await (const r of stream) console.log(JSON.stringify(r)); })();
     `);
     expect(result.stderr).toBe('');
-    const got = parse(result.stdout);
+    const workerId = Number(result.stdout.split('\n')[0]);
+    // The worker's own episode (a main-thread stall while workers start is the README's known issue).
+    const got = parse(result.stdout).filter((r) => r.threadId !== 0);
     expect(got).toHaveLength(1);
-    expect(got[0]).toMatchObject({ threadId: Number(result.stdout.split('\n')[0]), capture: 'unavailable', stack: null, landedAfterMs: null });
+    expect(got[0]).toMatchObject({ threadId: workerId, capture: 'unavailable', stack: null, landedAfterMs: null });
     expect(got[0]!.busyMs).toBeGreaterThanOrEqual(290);
     if (linux) expect(got[0]!.thread).toEqual({ state: 'running', syscall: null });
   });
