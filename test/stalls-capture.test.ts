@@ -99,7 +99,9 @@ describe('stalls(): capture by blocking kind', () => {
       expect(r.capture).toBe('deferred');
       expect(names(r)).toContain('readFileSync');
       expect(fixtureFrame(r, 'readBigFile')).toMatchObject({ line: 20 });
-      expect(r.thread).toEqual({ state: 'sleeping', syscall: 'read' });
+      // Blocked in read (sleeping), or runnable inside it waiting for a CPU once data came.
+      expect(r.thread!.syscall).toBe('read');
+      expect(['sleeping', 'running']).toContain(r.thread!.state);
     } finally {
       feeder.kill();
     }
