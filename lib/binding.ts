@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { HistogramLayout } from './distribution.js';
 import type { LoopProbeInfo } from './loop.js';
 import { UvscopeError } from './errors.js';
+import type { StallRecord } from './types.js';
 
 /** What the running Node and libuv offer, as the addon reports it. */
 export interface NativeRuntimeInfo {
@@ -40,6 +41,23 @@ export interface HandlesLayout {
   fields: Record<string, number>;
   /** Flag and option bits. */
   bits: Record<string, number>;
+}
+
+/** A finished stall episode as the watchdog hands it over (times ns; lib/stalls.ts converts). */
+export interface NativeStallRecord {
+  episode: number;
+  threadId: number;
+  iteration: number;
+  /** Probe clock. */
+  startNs: number;
+  blockedNs: number;
+  busyNs: number | null;
+  phase: StallRecord['phase'];
+  capture: StallRecord['capture'];
+  /** JSON of the frames. */
+  stack: string | null;
+  landedAfterNs: number | null;
+  thread: StallRecord['thread'];
 }
 
 /** The native addon's exports. */
@@ -147,6 +165,32 @@ export interface NativeBinding {
   signalOriginWatch?(signum: number): boolean;
   /** [received from the kernel (a terminal), received from a process (kill), last sender's pid]. */
   signalOriginRead?(signum: number): [number, number, number];
+
+  /**
+   * Adds a stall consumer on this thread (starts the process's watchdog with the first):
+   * `callback` runs on this thread's loop with finished episodes. Returns its id.
+   */
+  stallSubscribe(
+    thresholdNs: number,
+    callback: (records: NativeStallRecord[], dropped: number, clockNowNs: number, hrNowNs: number) => void,
+    ref: boolean,
+  ): number;
+  /** Removes a consumer (the last one joins the watchdog thread). */
+  stallUnsubscribe(id: number): void;
+  /** Makes this thread the capture worker: `callback` is asked for each main-thread stall. */
+  stallAttachCapture(callback: (episode: number, iteration: number, requestHrNs: number) => void): void;
+  /** The capture worker's answer: the main thread's iteration then, when it ran, and its frames (JSON). */
+  stallCaptureResult(
+    episode: number,
+    iteration: number,
+    landedHrNs: number,
+    unavailable: boolean,
+    stack: string,
+  ): (NativeStallRecord & { clockNowNs: number; hrNowNs: number }) | null;
+  /** The iteration this thread's loop is in now. */
+  stallLiveIndex(): number;
+  /** Sizes of the stall records. */
+  stallLayout: { stackBytes: number; exactNs: number };
 }
 
 /** Package root: lib/ in the sources and dist/ when built sit at the same depth. */

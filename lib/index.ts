@@ -4,6 +4,7 @@ import { makeHandleTracker } from './handle-origins.js';
 import { makeHandles } from './handles.js';
 import { makeIterations } from './iterations.js';
 import { makeLoopStats } from './loop.js';
+import { makeStalls } from './stalls.js';
 import { makeThreadpool } from './threadpool.js';
 import { makeWatch } from './watch.js';
 
@@ -75,10 +76,17 @@ export const watch = makeWatch(loopStats);
 /** Per-iteration records as they complete, from a native ring. */
 export const iterations = makeIterations(native);
 
+/**
+ * Stall episodes as they end: iterations busier than `thresholdMs` on any observed thread,
+ * with the main thread's JavaScript stack taken while it blocked and the thread's kernel state.
+ */
+export const stalls = makeStalls(native);
+
 export type { RuntimeInfo } from './binding.js';
 export type { HandlesOptions, HandleSummaryOptions, WhyAliveOptions } from './handles.js';
 export type { IterationsOptions, IterationStream } from './iterations.js';
 export type { LoopProbeInfo } from './loop.js';
+export type { StallsOptions } from './stalls.js';
 export type { ThreadpoolOptions, ThreadpoolSettings } from './threadpool.js';
 export type { WatchOptions } from './watch.js';
 export type {
@@ -102,6 +110,8 @@ export type {
   SignalHandleInfo,
   SocketEndpoint,
   StackFrame,
+  StallFrame,
+  StallRecord,
   StreamInfoCommon,
   TcpHandleInfo,
   ThreadActivity,

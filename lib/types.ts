@@ -545,3 +545,54 @@ export interface ThreadpoolHistograms {
   /** As `ThreadpoolStats.cpuWait`. */
   cpuWait: RawHistogram;
 }
+
+/** One frame of a stalled thread's JavaScript stack (`stalls()`). */
+export interface StallFrame {
+  /** The function's name; '' for an anonymous function or top-level code. */
+  functionName: string;
+  /** The script's URL or file name; '' where V8 has none. */
+  url: string;
+  /** 1-based line number. */
+  line: number;
+  /** 1-based column number. */
+  column: number;
+}
+
+/**
+ * One stall episode: an iteration whose busy time passed `thresholdMs`, with what the
+ * thread was doing while it was stalled. Delivered after the stalled iteration ended.
+ */
+export interface StallRecord {
+  /** worker_threads threadId of the stalled thread (0: main thread). */
+  threadId: number;
+  /** `IterationRecord.index` of the stalled iteration. */
+  iteration: number;
+  /** The iteration's start, ms, performance.now() time base of the receiving thread. */
+  startMs: number;
+  /** Its busy time when the stack was taken (without a stack: when last seen stalled), ms. */
+  blockedMs: number;
+  /** Its final busy time once it completed, ms; null if the watchdog did not see it complete. */
+  busyMs: number | null;
+  /** The phase that took most of the iteration; null where it did not complete in view. */
+  phase: 'poll' | 'check' | 'timers' | null;
+  /**
+   * How the stack was taken: `exact` (landed in the stalled iteration within 20 ms of the
+   * request: the top frame is the blocking code), `deferred` (same iteration, but only when a
+   * native call returned: the first JavaScript after it, the caller usually kept; see
+   * `landedAfterMs`), `stale` (the iteration had ended: no stack), `none` (no answer in 3 s, or no capture
+   * asked: at most one per 50 ms),
+   * `unavailable` (worker threads, no inspector, or a debugger client attached).
+   */
+  capture: 'exact' | 'deferred' | 'stale' | 'none' | 'unavailable';
+  /** The main thread's JavaScript stack, innermost first (`exact` and `deferred` only). */
+  stack: StallFrame[] | null;
+  /** How long after it was sent to the main thread the capture ran, ms (`exact` and `deferred` only). */
+  landedAfterMs: number | null;
+  /** What the kernel said the thread was doing while stalled (Linux; null elsewhere). */
+  thread: {
+    /** `running` on a CPU (or runnable), `sleeping`, `disk` (uninterruptible), `other`. */
+    state: 'running' | 'sleeping' | 'disk' | 'other';
+    /** The system call it was blocked in (`read`, `futex`, `epoll_wait`, `wait4`...), null if none seen. */
+    syscall: string | null;
+  } | null;
+}

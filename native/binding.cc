@@ -7,6 +7,7 @@
 #include "loop_probe.h"
 #include "runtime.h"
 #include "signal_origin.h"
+#include "stall_watchdog.h"
 #include "thread_state.h"
 #include "threadpool_probe.h"
 
@@ -22,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitHandleWalker(env, exports, instance);
   InitThreadState(env, exports);
   InitSignalOrigin(env, exports);
+  InitStallWatchdog(env, exports, instance);
   return exports;
 }
 

@@ -149,12 +149,16 @@ void LoopRecorder::Read(double* data) {
     has_ended = ended;
     id = thread_id;
     live = LiveLocked();
+    if (!ended && loop != nullptr && entry_field.load(std::memory_order_acquire) != nullptr) {
+      SettleLostWaitLocked(live.index, false);
+    }
     unfinished = unfinished_busy_ns;
     last_busy = final_last_busy_ns;
     now_hr = ended ? end_hr_ns : uv_hrtime();
     // uv_metrics_idle_time() is safe from any thread; the loop is alive while `loop` is set.
     idle = ended ? final_idle_ns : uv_metrics_idle_time(loop) - idle_at_start;
   }
+  idle += credited_idle_ns.load(std::memory_order_relaxed);
   // Copy the counters and histograms from one side of a fold (see fold_seq).
   for (;;) {
     const uint32_t before = fold_seq.load(std::memory_order_acquire);
@@ -463,8 +467,20 @@ void LoopProbe::Complete(uint64_t now) {
   LoopRecorder& r = *recorder_;
   const uint64_t duration = now - start_ns_;
   const uint64_t timers = now - check_end_ns_;
+  if (r.credit_index.load(std::memory_order_acquire) == index_) {
+    // The watchdog saw libuv lose a wait of this iteration to EINTR: it was waiting.
+    const uint64_t credit = r.credit_ns.load(std::memory_order_relaxed);
+    const uint64_t lost = credit < poll_ns_ ? credit : poll_ns_;
+    poll_wait_ns_ += lost;
+    poll_ns_ -= lost;
+  }
   const uint64_t busy = duration - poll_wait_ns_;  // poll_wait_ns_ <= the time in poll
   r.Stage(busy, poll_ns_, poll_wait_ns_, check_ns_, timers);
+  if (r.stall_index.load(std::memory_order_relaxed) == index_) {
+    const uint64_t phase = poll_ns_ >= check_ns_ ? (poll_ns_ >= timers ? 0 : 2) : (check_ns_ >= timers ? 1 : 2);
+    r.stall_busy_phase.store(busy << 2 | phase, std::memory_order_relaxed);
+    r.stall_done.store(index_, std::memory_order_release);
+  }
   // Fold when the stage is full, and before the loop may sleep: other threads read the
   // histograms, and staged iterations would stay invisible to them for the whole sleep.
   if (r.stage_full() || MaySleep()) Fold();
@@ -690,7 +706,11 @@ Napi::Value LoopProbe::ReadThreads(const Napi::CallbackInfo& info) {
   const size_t skips = known.ElementLength();
   size_t next_skip = 0;
   size_t at = kThreadsHeader;
+  size_t listed = 0;
   for (const auto& recorder : recorders) {
+    // The stall capture worker: never in the user's listings.
+    if (recorder->hidden.load(std::memory_order_relaxed) && recorder != shared_recorder_) continue;
+    ++listed;
     const double serial = static_cast<double>(recorder->serial);
     while (next_skip < skips && skip[next_skip] < serial) ++next_skip;
     const bool omit = next_skip < skips && skip[next_skip] == serial;
@@ -703,7 +723,7 @@ Napi::Value LoopProbe::ReadThreads(const Napi::CallbackInfo& info) {
     }
     at += size;
   }
-  data[0] = static_cast<double>(recorders.size());
+  data[0] = static_cast<double>(listed);
   data[1] = static_cast<double>(at);
   return env.Undefined();
 }

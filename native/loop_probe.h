@@ -127,6 +127,33 @@ struct LoopRecorder {
   Live ReadLive();
   Live LiveLocked() const;  // caller holds `mutex`
 
+  // For the stall watchdog (stall_watchdog.cc): the iteration it saw stalled (stall_index)
+  // and, once that iteration completes, its busy time and dominant phase packed as
+  // busy_ns << 2 | phase (0 poll, 1 check, 2 timers), then its index (stall_done, release).
+  // The loop path pays one relaxed load and a compare.
+  std::atomic<uint64_t> stall_index{0};
+  std::atomic<uint64_t> stall_busy_phase{0};
+  std::atomic<uint64_t> stall_done{0};
+  // A wait libuv lost to EINTR (its poll restarts the wait stamp), seen by the watchdog in
+  // the iteration under way: the loop thread folds credit_ns into that iteration's poll
+  // wait when it completes; credited_idle_ns (cumulative) is added to every idle read.
+  std::atomic<uint64_t> credit_index{0};
+  std::atomic<uint64_t> credit_ns{0};
+  std::atomic<uint64_t> credited_idle_ns{0};
+  // The poll wait the watchdog last saw under way (guarded by `mutex`): its stamp, the stored
+  // idle counter then, when it looked (uv_hrtime) and in which iteration. SettleLostWait()
+  // compares them with the loop now; a reader calls it too, so a signal handler reading
+  // loopStats() right after the EINTR sees the wait credited.
+  uint64_t watch_stamp = 0;
+  uint64_t watch_idle = 0;
+  uint64_t watch_hr = 0;
+  uint64_t watch_index = 0;
+  // Caller holds `mutex`, the loop is alive and entry_field is set. `record`: remember the
+  // wait under way now (the watchdog). Implemented in stall_watchdog.cc.
+  void SettleLostWaitLocked(uint64_t live_index, bool record);
+  // uvscope's own capture worker: left out of threads() and of stall detection.
+  std::atomic<bool> hidden{false};
+
   // Identity and what a reader on another thread needs. Set before the recorder is shared.
   double thread_id = 0;
   uint64_t serial = 0;  // process-unique, ascending in registration order (Registry::Add)

@@ -180,7 +180,9 @@ describe('uvscope CLI on a program', () => {
     expect(code).toBe(0);
     expect(stdout).toBe('');
     const starts = lines.filter((l) => l.type === 'start');
-    expect(starts.map((l) => l.threadId).sort()).toEqual([0, 1]);
+    // threadId 1 is uvscope's stall-capture worker (started before the program's first
+    // worker, never reported); the program's worker is 2.
+    expect(starts.map((l) => l.threadId).sort()).toEqual([0, 2]);
     const { stdout: title } = await runNode([cli, '--json', '--no-summary', '--', process.execPath, '-p', 'process.title'], {
       env: { NODE_OPTIONS: '--title=uvscope-kept-this' },
     });

@@ -10,7 +10,7 @@ import { Collector } from './collector.js';
 import { Run } from './model.js';
 import { type CliOptions, HELP, parse, UsageError } from './options.js';
 import { makePrivateDir } from './private-dir.js';
-import { ENV_DIR, ENV_HANDLE_STACKS, ENV_INTERVAL, ENV_PID, ENV_SLOW, ENV_TIMELINE } from './protocol.js';
+import { ENV_DIR, ENV_HANDLE_STACKS, ENV_INTERVAL, ENV_PID, ENV_SLOW, ENV_STALL, ENV_TIMELINE } from './protocol.js';
 import { LIVE_ROWS, renderLive } from './render.js';
 import { ReportBuilder, reportFromFile, writeReport } from './report.js';
 import { forwardSignals } from './signals.js';
@@ -74,6 +74,7 @@ function run(command: string[], options: CliOptions): void {
     [ENV_DIR]: dir,
     [ENV_INTERVAL]: String(options.intervalMs),
     [ENV_SLOW]: String(options.slowMs),
+    [ENV_STALL]: String(options.stallMs),
     [ENV_PID]: String(process.pid),
     ...(options.handleStacks ? { [ENV_HANDLE_STACKS]: '1' } : {}),
     NODE_OPTIONS: nodeOptions(register, process.env.NODE_OPTIONS),

@@ -4,6 +4,7 @@
 import type { LoopStats } from '../types.js';
 import { applicationThread } from './labels.js';
 import { type ChannelLine, type ThreadLine, type WindowLine, keepSlowest } from './protocol.js';
+import { addStall, emptyStallState, type StallState } from './stalls.js';
 
 /** Windows kept per thread for the live view's trends. */
 export const HISTORY = 30;
@@ -89,6 +90,8 @@ export interface ThreadState {
   observed: ThreadLine | null;
   /** Its latest view while the thread was alive: what it was doing before it ended. */
   observedAlive: ThreadLine | null;
+  /** Stall episodes (`stall` lines) of this thread, grouped for the summary. */
+  stalls: StallState;
 }
 
 export function emptyTotals(): Totals {
@@ -142,6 +145,7 @@ export class Run {
         key, pid, threadId, ppid: null, argv: [], execArgv: [], node: '', uv: '', startTime: time, error: null,
         history: [], totals: emptyTotals(), total: null, worstWindows: [], slowest: [], saturation: [], cpuWait: [],
         ended: false, exitCode: null, lastTime: time, ownTime: null, observed: null, observedAlive: null,
+        stalls: emptyStallState(),
       };
       this.threads.set(key, state);
     }
@@ -170,6 +174,8 @@ export class Run {
       this.addWindow(state, l);
     } else if (l.type === 'thread') {
       this.addObserved(state, l);
+    } else if (l.type === 'stall') {
+      addStall(state.stalls, l);
     } else {
       this.rejected++;
       return false;

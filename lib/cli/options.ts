@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 
 import { INTERVAL_DEFAULT_MS, INTERVAL_MAX_MS, INTERVAL_MIN_MS, SLOW_DEFAULT_MS, SLOW_MAX_MS } from './protocol.js';
+import { STALL_DEFAULT_MS, STALL_MAX_MS } from './protocol.js';
 
 export interface CliOptions {
   intervalMs: number;
@@ -9,6 +10,8 @@ export interface CliOptions {
   out: string | null;
   slowMs: number;
   handleStacks: boolean;
+  /** Stall capture threshold, ms; 0 turns capture off. */
+  stallMs: number;
   summary: boolean;
   color: boolean | null;
   /** `--trace <file>`: a Chrome/Perfetto JSON trace (gzipped when the name ends in `.gz`). */
@@ -70,6 +73,9 @@ Options:
   --trace-node      Also record Node's own trace events (node.environment: RunTimers,
                     CheckImmediate, ...) and merge them into the trace at the end.
   --report <file>   Write a self-contained HTML report (charts, verdicts) at the end.
+  --stall-ms <ms>   Capture what blocks a loop for longer than this (the stack of
+                    the main thread, the thread's system call), ms; 1 to
+                    ${STALL_MAX_MS}, 0 turns it off. Default ${STALL_DEFAULT_MS}.
   --no-summary      Print no summary at the end.
   --no-color        No colours (also when NO_COLOR is set).
   --color           Colours even when stderr is not a terminal.
@@ -88,7 +94,7 @@ Exit codes: the program's; 2 for a usage error; 126/127 when the command cannot 
 run or is not found.`;
 
 /** Options that take a value: their values are never mistaken for the start of the command. */
-const WITH_VALUE = new Set(['--interval', '--out', '--slow-ms', '--trace', '--report']);
+const WITH_VALUE = new Set(['--interval', '--out', '--slow-ms', '--trace', '--report', '--stall-ms']);
 
 function splitCommand(argv: readonly string[]): { own: string[]; command: string[] } {
   const dashes = argv.indexOf('--');
@@ -150,6 +156,7 @@ export function parse(argv: readonly string[]): Parsed {
         out: { type: 'string' },
         'slow-ms': { type: 'string' },
         'handle-stacks': { type: 'boolean' },
+        'stall-ms': { type: 'string' },
         summary: { type: 'boolean' },
         'no-summary': { type: 'boolean' },
         color: { type: 'boolean' },
@@ -174,6 +181,7 @@ export function parse(argv: readonly string[]): Parsed {
   }
   const intervalMs = integerMs(values.interval as string | undefined, '--interval', INTERVAL_DEFAULT_MS, INTERVAL_MIN_MS, INTERVAL_MAX_MS);
   const slowMs = integerMs(values['slow-ms'] as string | undefined, '--slow-ms', SLOW_DEFAULT_MS, 0, SLOW_MAX_MS);
+  const stallMs = integerMs(values['stall-ms'] as string | undefined, '--stall-ms', STALL_DEFAULT_MS, 0, STALL_MAX_MS);
   const out = values.out as string | undefined;
   if (out !== undefined && out.trim() === '') throw new UsageError('--out must name a file; got an empty string');
   const trace = fileOption(values.trace, '--trace');
@@ -188,6 +196,7 @@ export function parse(argv: readonly string[]): Parsed {
       out: out ?? null,
       slowMs,
       handleStacks: values['handle-stacks'] === true,
+      stallMs,
       summary: values['no-summary'] !== true,
       color: values['no-color'] === true ? false : values.color === true ? true : null,
       trace,

@@ -15,6 +15,7 @@
 // The lines are also the CLI's machine-readable output (`--json`, `--out`), documented in
 // the README's "JSON lines" section: change them only in step with it.
 import type { IterationRecord, LoopStats, ThreadActivity, ThreadStats } from '../types.js';
+import type { StallRecord } from '../types.js';
 
 /** Environment variable holding the channel directory. Its presence turns reporting on. */
 export const ENV_DIR = 'UVSCOPE_CLI_DIR';
@@ -22,6 +23,12 @@ export const ENV_DIR = 'UVSCOPE_CLI_DIR';
 export const ENV_INTERVAL = 'UVSCOPE_CLI_INTERVAL_MS';
 /** Iterations at least this busy (ms) are sent with their phase breakdown. */
 export const ENV_SLOW = 'UVSCOPE_CLI_SLOW_MS';
+/** A stall episode of the program's threads (StallRecord fields), written when it ends. */
+export type StallLine = { uvscope: 1; type: 'stall'; pid: number; time: number } & StallRecord;
+/** Stall capture threshold in ms (0: off). */
+export const ENV_STALL = 'UVSCOPE_CLI_STALL_MS';
+export const STALL_DEFAULT_MS = 50;
+export const STALL_MAX_MS = 3_600_000;
 /** The CLI's pid: a program started directly by a CLI that vanished without cleaning up ends itself. */
 export const ENV_PID = 'UVSCOPE_CLI_PID';
 /** '1': track handle creation (trackHandles()) and name where what keeps the loop alive was created. */
@@ -165,7 +172,7 @@ export interface TimelineLine {
   dropped: number;
 }
 
-export type ChannelLine = StartLine | WindowLine | ThreadLine | ErrorLine | TimelineLine;
+export type ChannelLine = StartLine | WindowLine | ThreadLine | ErrorLine | TimelineLine | StallLine;
 
 /** Bounds shared by the CLI's option checks and the reporter's reading of the environment. */
 export const INTERVAL_MIN_MS = 100;

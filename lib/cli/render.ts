@@ -6,6 +6,7 @@ import { commandLine, count, fit, ms, type Paint, paint, percent, seconds, spark
 import { LONG_ITERATION_MS, type Run, type ThreadState, latestWindow } from './model.js';
 import { threadLabel } from './labels.js';
 import type { WindowLine } from './protocol.js';
+import { ongoingStallText } from './stalls.js';
 
 export interface LiveOptions {
   /** Terminal columns; lines never exceed it. */
@@ -109,6 +110,10 @@ export function renderLive(run: Run, options: LiveOptions): string[] {
   const last = history[history.length - 1];
   if (focus === undefined || last === undefined) {
     const waiting = [...run.threads.values()].find((t) => t.error !== null);
+    for (const t of run.threads.values()) {
+      const stalled = ongoingStallText(t.stalls, options.now, ms);
+      if (stalled !== null) lines.push(`${label(p, 'blocked')}${p.red(stalled)}`);
+    }
     lines.push(waiting ? `${label(p, 'error')}${threadName(waiting)}: ${waiting.error}` : `${label(p, 'waiting')}for the first window from the program…`);
     return lines.map((line) => fit(line, width));
   }
@@ -120,6 +125,9 @@ export function renderLive(run: Run, options: LiveOptions): string[] {
     `${label(p, 'loop')}util ${utilText} ${sparkline(history.map((w) => w.stats.utilization), TREND, 1)}  ` +
       `${count(rate(s.iterations, s.windowMs))} iter/s${events}`,
   );
+  // A frozen loop writes no windows: its stall line says what it is stuck in, live.
+  const stalled = ongoingStallText(focus.stalls, options.now, ms);
+  if (stalled !== null) lines.push(`${label(p, 'blocked')}${p.red(stalled)}`);
   const busyMax = ms(s.busy.maxMs);
   lines.push(
     `${label(p, 'busy')}p50 ${ms(s.busy.p50Ms)}  p99 ${ms(s.busy.p99Ms)}  max ` +

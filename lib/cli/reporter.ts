@@ -35,6 +35,8 @@ import {
   type TimelineLine,
   type WindowLine,
 } from './protocol.js';
+import { isCaptureWorker } from '../stall-frames.js';
+import { startStallCapture } from './stalls.js';
 
 type Api = typeof import('../index.js');
 type Slow = IterationRecord & { time: number };
@@ -199,7 +201,8 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
   const dir = env[ENV_DIR];
   if (dir === undefined || dir === '') return;
   const holder = globalThis as { [started]?: boolean };
-  if (holder[started]) return;
+  if (holder[started] || isCaptureWorker()) return; // uvscope's own capture worker is not the program's
+
   holder[started] = true;
 
   const file = path.join(dir, `${process.pid}-${threadId}.jsonl`);
@@ -274,6 +277,12 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
       observe = null; // the windows of this thread still go out
     }
   };
+  let capture: ReturnType<typeof startStallCapture> = null;
+  try {
+    if (threadId === 0) capture = startStallCapture(api, env, write, base);
+  } catch {
+    // no stall capture; the windows go on
+  }
   let slowest: Slow[] = [];
   // The reporter's own time in its previous timer callback: part of the window's active time.
   let ownMs = 0;
@@ -349,6 +358,7 @@ export function startReporter(env: NodeJS.ProcessEnv = process.env): void {
     clearInterval(timer);
     if (drain !== null) clearInterval(drain);
     void stream.return?.();
+    capture?.stop();
     process.removeListener('exit', onExit);
   };
 

@@ -5,6 +5,8 @@ import { LONG_ITERATION_MS, type Run, type RunStats, type SaturationPeriod, type
 import { applicationThread, programLine, threadLabel } from './labels.js';
 import type { AliveLine, WindowLine } from './protocol.js';
 import { aliveParts, aliveText, keepAliveText } from './render.js';
+import { type StallGroup, stallGroups, stallOf, stallSummaryLines } from './stalls.js';
+import type { StallLine } from './protocol.js';
 
 /** How the program ended, as the CLI saw it. */
 export interface Outcome {
@@ -43,7 +45,10 @@ export interface SummaryData {
     phasesMs: { poll: number; check: number; timers: number };
     events: number | null;
     worstWindows: { time: number; windowMs: number; utilization: number; busyMaxMs: number }[];
-    slowest: SlowIteration[];
+    /** Each with the stall captured in that iteration (`stall` line), or null. */
+    slowest: (SlowIteration & { stall: StallLine | null })[];
+    /** Stalls grouped by the first user frame, most frequent first. */
+    stalls: StallGroup[];
     poolSaturation: Omit<SaturationPeriod, 'open'>[];
     /** Windows in which the pool's work waited for a CPU while its threads were free. */
     poolCpuWait: Omit<SaturationPeriod, 'open'>[];
@@ -185,7 +190,8 @@ export function summaryData(run: Run, outcome: Outcome, command: readonly string
         worstWindows: t.worstWindows.map((w) => ({
           time: w.time, windowMs: w.stats.windowMs, utilization: w.stats.utilization, busyMaxMs: w.stats.busy.maxMs,
         })),
-        slowest: t.slowest,
+        slowest: t.slowest.map((it) => ({ ...it, stall: stallOf(t.stalls, it.index) })),
+        stalls: stallGroups(t.stalls),
         poolSaturation: t.saturation.map(({ open: _open, ...period }) => period),
         poolCpuWait: t.cpuWait.map(({ open: _open, ...period }) => period),
         activity: seen === null ? null : { ...seen.activity, time: seen.time, atExit: seen.final },
@@ -265,6 +271,9 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
           `+ timers ${it.timersMs.toFixed(1)} + other ${other.toFixed(1)}`,
       );
     }
+
+    lines.push(p.bold('  stalls') + p.dim('  (what blocked the loop, by its first frame in your code)'));
+    lines.push(...stallSummaryLines(t.stalls, ms));
 
     if (t.threadId === 0) {
       lines.push(p.bold('  thread pool saturated'));

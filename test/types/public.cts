@@ -110,3 +110,28 @@ assertType<Equal<uvscope.HistogramBucket, { lowNs: number; highNs: number; count
 assertType<Equal<uvscope.ThreadHistograms['phases']['poll'] | uvscope.ThreadHistograms['busy'], uvscope.RawHistogram>>();
 // The loop probe's clock: the x64 TSC, the arm64 generic timer, or uv_hrtime().
 assertType<Equal<uvscope.RuntimeInfo['loopClock'], 'tsc' | 'cntvct' | 'hrtime'>>();
+// Stalls: the fields exactly as issue 11 types them.
+assertType<
+  Equal<
+    typeof uvscope.stalls,
+    (options?: { thresholdMs?: number; signal?: AbortSignal; ref?: boolean }) => AsyncIterableIterator<uvscope.StallRecord>
+  >
+>();
+assertType<Equal<uvscope.StallFrame, { functionName: string; url: string; line: number; column: number }>>();
+assertType<
+  Equal<
+    uvscope.StallRecord,
+    {
+      threadId: number;
+      iteration: number;
+      startMs: number;
+      blockedMs: number;
+      busyMs: number | null;
+      phase: 'poll' | 'check' | 'timers' | null;
+      capture: 'exact' | 'deferred' | 'stale' | 'none' | 'unavailable';
+      stack: uvscope.StallFrame[] | null;
+      landedAfterMs: number | null;
+      thread: { state: 'running' | 'sleeping' | 'disk' | 'other'; syscall: string | null } | null;
+    }
+  >
+>();

@@ -28,3 +28,5 @@ assertType<Equal<typeof promEsm.registerUvscopeMetrics, typeof promCjs.registerU
 
 // The loop probe's clock: the x64 TSC, the arm64 generic timer, or uv_hrtime().
 assertType<Equal<ReturnType<typeof esm.runtime>['loopClock'], 'tsc' | 'cntvct' | 'hrtime'>>();
+assertType<Equal<typeof esm.stalls, typeof cjs.stalls>>();
+assertType<Equal<esm.StallRecord, cjs.StallRecord>>();

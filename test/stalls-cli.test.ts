@@ -1,0 +1,103 @@
+// The CLI's stall capture (--stall-ms, default 50): 'stall' lines, the summary's groups by
+// the first user frame, and the stall of each slowest iteration in the summary JSON; a
+// frozen program is shown frozen with its stack while it is frozen.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { cli, fixture, runCliJson } from './helpers/cli.js';
+import { root } from './helpers/uvscope.js';
+
+interface StallLineShape {
+  type: 'stall';
+  threadId: number;
+  iteration: number;
+  capture: string;
+  busyMs: number | null;
+  stack: { functionName: string; url: string; line: number }[] | null;
+}
+
+describe('CLI stall capture', () => {
+  it('writes a stall line per episode, groups them in the summary, and attaches them to the slowest iterations', async () => {
+    const { code, lines, summary, stderr } = await runCliJson<{
+      threads: { threadId: number; stalls: { where: string; count: number; longestMs: number }[]; slowest: { index: number; busyMs: number; stall: StallLineShape | null }[] }[];
+    }>(['--', process.execPath, fixture('stalls-cli.cjs')]);
+    expect(code).toBe(0);
+    const stalls = lines.filter((l) => l.type === 'stall') as unknown as StallLineShape[];
+    const finals = stalls.filter((s) => s.busyMs !== null);
+    expect(finals).toHaveLength(3);
+    for (const s of finals) {
+      expect(s.capture).toBe('exact');
+      expect(s.stack![0]).toMatchObject({ functionName: 'handler', line: 4 });
+    }
+    const main = summary.threads.find((t) => t.threadId === 0)!;
+    expect(main.stalls).toEqual([{ where: 'handler (stalls-cli.cjs:4)', count: 3, longestMs: expect.any(Number) }]);
+    expect(main.stalls[0]!.longestMs).toBeGreaterThanOrEqual(145);
+    const slow = main.slowest.filter((s) => s.busyMs >= 145);
+    expect(slow).toHaveLength(3);
+    for (const s of slow) expect(s.stall?.stack?.[0]?.functionName).toBe('handler');
+    expect(stderr).toMatch(/stalls[^\n]*\n\s+handler \(stalls-cli\.cjs:4\) × 3, longest \d+ms/);
+    // No thread of uvscope's own (the capture worker) is reported.
+    expect(summary.threads.map((t) => t.threadId)).toEqual([0]);
+  });
+
+  it('a frozen program: its stall line, with the stack, is written while it is frozen', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-frozen-'));
+    const out = path.join(dir, 'out.jsonl');
+    try {
+      const child = spawn(process.execPath, [cli, '--out', out, '--', process.execPath, fixture('stalls-cli.cjs'), 'freeze'], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      // Wait for the line while the program is frozen, then stop it (SIGTERM: no handler runs, it dies).
+      const line = await new Promise<StallLineShape>((resolve, reject) => {
+        const deadline = Date.now() + 20_000;
+        const look = () => {
+          const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+          const found = text.split('\n').filter((l) => l.includes('"type":"stall"')).map((l) => JSON.parse(l) as StallLineShape);
+          if (found.length > 0) resolve(found[0]!);
+          else if (Date.now() > deadline) reject(new Error('no stall line'));
+          else setTimeout(look, 50);
+        };
+        look();
+      });
+      expect(line).toMatchObject({ threadId: 0, busyMs: null });
+      // exact on a quiet machine; a loaded one (or a sanitizer build) can take longer to land.
+      expect(['exact', 'deferred']).toContain(line.capture);
+      expect(line.stack![0]).toMatchObject({ functionName: 'frozen', line: 7 });
+      child.kill('SIGTERM');
+      expect(await exited).toBe(143);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('live view: a frozen loop', () => {
+  it('shows "blocked <time> in <frames>" while the stall has not ended, nothing once it has', async () => {
+    const { loadInternal } = await import('./helpers/uvscope.js');
+    const { Run } = loadInternal<typeof import('../lib/cli/model.js')>('cli/model.js');
+    const { renderLive } = loadInternal<typeof import('../lib/cli/render.js')>('cli/render.js');
+    const start = 1_700_000_000_000;
+    const run = new Run(start);
+    const stall = {
+      uvscope: 1, type: 'stall', pid: 42, threadId: 0, time: start + 1000, iteration: 7, startMs: 900, blockedMs: 60,
+      busyMs: null, phase: null, capture: 'exact', landedAfterMs: 1, thread: { state: 'running', syscall: null },
+      stack: [
+        { functionName: 'frozen', url: '/app/server.js', line: 42, column: 3 },
+        { functionName: 'onRequest', url: '/app/server.js', line: 10, column: 5 },
+        { functionName: 'emit', url: 'node:events', line: 519, column: 28 },
+      ],
+    };
+    run.add(stall);
+    const text = renderLive(run, { width: 120, now: start + 4200, command: ['node', 'server.js'], color: false }).join('\n');
+    expect(text).toMatch(/blocked +3\.26s in frozen \(server\.js:42\) ← onRequest \(server\.js:10\)/);
+    run.add({ ...stall, time: start + 5000, busyMs: 4000, blockedMs: 4000, phase: 'poll' });
+    const after = renderLive(run, { width: 120, now: start + 5200, command: ['node', 'server.js'], color: false }).join('\n');
+    expect(after).not.toMatch(/blocked/);
+  });
+});
