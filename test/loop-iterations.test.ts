@@ -81,8 +81,12 @@ describe('iterations()', () => {
       setTimeout(() => {
         out.first = stream.readNow().map((r) => Math.round(r.busyMs));
         out.again = stream.readNow().length; // taken out: nothing twice
-        setImmediate(() => spin(40));
-        setTimeout(() => {}, 50); // one more iteration completes the 40 ms one
+        // One more iteration completes the 40 ms one: the timer is armed after the spin, so it
+        // cannot already be due when that iteration ends (libuv runs timers at its end).
+        setImmediate(() => {
+          spin(40);
+          setTimeout(() => {}, 20);
+        });
       }, 100);
       process.on('exit', () => {
         out.atExit = stream.readNow().map((r) => Math.round(r.busyMs));
