@@ -248,21 +248,13 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
     }
     const pool = sources.threadpool(since?.[0]?.threadpool);
     readThreadRecords();
-    const count = threadsBuffer[0]!;
     const result: ThreadStats[] = [];
     const generation = ++readGeneration;
     let omitted = 0;
-    let at = layout.threadsHeader;
-    for (let i = 0; i < count; i++) {
-      const serial = threadsBuffer[at]!;
-      const flags = threadsBuffer[at + 1]!;
-      const current = (flags & 1) !== 0;
-      const dataAt = at + layout.threadRecordHeader;
-      at = dataAt + ((flags & 4) !== 0 ? 0 : layout.size);
+    forEachThreadRecord((serial, current, data) => {
       let final = ended.get(serial);
       if (final === undefined) {
-        if ((flags & 4) !== 0) continue; // omitted, yet no longer cached: cannot happen
-        const data = threadsBuffer.subarray(dataAt, dataAt + layout.size);
+        if (data === null) return; // omitted, yet no longer cached: cannot happen
         const now = decode(data);
         const activity = threadActivity(data, current, native.threadKernelState);
         if (!now.ended) {
@@ -270,7 +262,7 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
           // A thread started after `since` gets its window from its own start.
           const part = between(now, base !== undefined && base.startHrNs === now.startHrNs ? base : undefined);
           result.push(threadStats(now, current, activity, part, pool));
-          continue;
+          return;
         }
         // Its numbers are final: decoded once, reused by every later call.
         final = { now, activity, cumulative: between(now, undefined), empty: undefined, seen: 0 };
@@ -286,7 +278,7 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
       else if (base === final.now) part = (final.empty ??= between(final.now, final.now)); // since taken after it ended
       else part = between(final.now, base);
       result.push(threadStats(final.now, current, final.activity, part, pool));
-    }
+    });
     // Forget ended threads the registry no longer lists (past retention).
     if (omitted < knownEnded.length) {
       for (const [serial, final] of ended) {
@@ -342,6 +334,23 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
     return stats;
   }
 
+  /**
+   * Visits the records of the last readThreadRecords() in registry order: `data` is the
+   * thread's read, or null for an ended thread the native read left out (`knownEnded`).
+   */
+  function forEachThreadRecord(visit: (serial: number, current: boolean, data: Float64Array | null) => void): void {
+    const count = threadsBuffer[0]!;
+    let at = layout.threadsHeader;
+    for (let i = 0; i < count; i++) {
+      const serial = threadsBuffer[at]!;
+      const flags = threadsBuffer[at + 1]!;
+      const dataAt = at + layout.threadRecordHeader;
+      const omitted = (flags & 4) !== 0;
+      at = dataAt + (omitted ? 0 : layout.size);
+      visit(serial, (flags & 1) !== 0, omitted ? null : threadsBuffer.subarray(dataAt, dataAt + layout.size));
+    }
+  }
+
   /** One native read of every recorder into threadsBuffer (grown as needed, then reused). */
   function readThreadRecords(): void {
     for (;;) {
@@ -355,21 +364,12 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
   /** Every thread's raw cumulative counters and histograms (what the bridges export). */
   function loopHistograms(): ThreadHistograms[] {
     readThreadRecords();
-    const count = threadsBuffer[0]!;
     const result: ThreadHistograms[] = [];
-    let at = layout.threadsHeader;
-    for (let i = 0; i < count; i++) {
-      const serial = threadsBuffer[at]!;
-      const flags = threadsBuffer[at + 1]!;
-      const current = (flags & 1) !== 0;
-      const dataAt = at + layout.threadRecordHeader;
-      const omitted = (flags & 4) !== 0;
-      at = dataAt + (omitted ? 0 : layout.size);
+    forEachThreadRecord((serial, current, data) => {
       // An ended thread the native read left out: its final numbers, decoded by threads().
-      const now = omitted ? ended.get(serial)?.now : decode(threadsBuffer.subarray(dataAt, dataAt + layout.size));
-      if (now === undefined) continue;
-      result.push(histogramsOf(now, current));
-    }
+      const now = data === null ? ended.get(serial)?.now : decode(data);
+      if (now !== undefined) result.push(histogramsOf(now, current));
+    });
     return result;
   }
 
