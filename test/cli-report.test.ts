@@ -216,7 +216,7 @@ describe('uvscope report: stalls', () => {
       expect(requests).toEqual([]);
       expect(injected).toBe(2);
       expect(text).toContain('1 stall captured');
-      expect(text).toContain(`Top frames: ${IMG} (file:///a.js:3:9) (1×, 120 ms)`);
+      expect(text).toContain(`Top frames: ${IMG} (file:///a.js:3:9) (1×, longest 120 ms)`);
       const plot = page.locator('[id$="-slow"] .u-over').first();
       await plot.scrollIntoViewIfNeeded();
       const box = (await plot.boundingBox())!;
@@ -233,6 +233,26 @@ describe('uvscope report: stalls', () => {
 });
 
 describe('report data', () => {
+  it('counts a stall episode once: its at-once line and its final line are one, a frozen one (no final line) still counts', () => {
+    const b = new ReportBuilder();
+    const base = { uvscope: 1, pid: 3, threadId: 0 };
+    const stack = [{ functionName: 'handler', url: '/app/server.js', line: 4, column: 3 }];
+    b.add({ ...base, type: 'start', ppid: 1, argv: ['node', 'server.js'], node: 'v22', uv: '1', time: 1_000 });
+    const stall = (iteration: number, time: number, busyMs: number | null) =>
+      b.add({ ...base, type: 'stall', time, iteration, startMs: time - 1_000, blockedMs: 60, busyMs, phase: busyMs === null ? null : 'poll', capture: 'exact', stack, landedAfterMs: 1, thread: null });
+    stall(10, 2_000, null);
+    stall(10, 2_000, 230);
+    stall(11, 3_000, null);
+    stall(11, 3_000, 150);
+    stall(12, 4_000, null); // frozen: the program was killed before this iteration ended
+    for (let i = 1; i <= 3; i++) b.add({ ...base, type: 'window', time: 1_000 + i * 1000, stats: statsOf(i * 1000, 2), slowest: [], keepAlive: {}, alive: null, final: i === 3 });
+    const t = b.data().threads[0]!;
+    expect(t.stallsSeen).toBe(3);
+    expect(t.stalls).toHaveLength(3);
+    const verdict = t.verdicts.find((v) => v.title === '3 stalls captured');
+    expect(verdict?.text).toBe('Top frames: handler (/app/server.js:4:3) (3×, longest 230 ms).');
+  });
+
   it('escapes what could end the data element or read as markup', () => {
     const text = embedJson({ s: '</script><!-- & \u2028\u2029 >' });
     expect(text).not.toMatch(/[<>&\u2028\u2029]/);

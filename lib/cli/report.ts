@@ -90,6 +90,8 @@ interface ThreadData {
   /** Wall clock minus `performance.now()` of the thread, from its windows. */
   wallOffset: number | null;
   stalls: Stall[];
+  /** Episodes seen so far only in their at-once line (the capture side's), by iteration. */
+  stallsOpen: Map<number, Stall>;
   stallsSeen: number;
   poolSize: number | null;
   poolUsed: boolean;
@@ -179,7 +181,7 @@ export class ReportBuilder {
     const key = `${pid}-${threadId}`;
     let t = this.threads.get(key);
     if (t === undefined) {
-      t = { pid, threadId, argv: [], start: null, buckets: [], factor: 1, pending: null, slow: [], slowSeen: 0, fromTimeline: false, wallOffset: null, stalls: [], stallsSeen: 0, poolSize: null, poolUsed: false, alive: null, keepAlive: null, exitCode: null, error: null, windows: 0, observed: [], activity: null, stuckMs: 0, stuckWaiting: false, stuckEnded: false, stuckSyscall: null };
+      t = { pid, threadId, argv: [], start: null, buckets: [], factor: 1, pending: null, slow: [], slowSeen: 0, fromTimeline: false, wallOffset: null, stalls: [], stallsOpen: new Map(), stallsSeen: 0, poolSize: null, poolUsed: false, alive: null, keepAlive: null, exitCode: null, error: null, windows: 0, observed: [], activity: null, stuckMs: 0, stuckWaiting: false, stuckEnded: false, stuckSyscall: null };
       this.threads.set(key, t);
     }
     return t;
@@ -280,16 +282,31 @@ export class ReportBuilder {
         break;
       }
       case 'stall': {
-        const s = line as { startMs?: unknown; time?: unknown; blockedMs?: unknown; phase?: unknown; stack?: unknown };
+        // An episode comes twice: at once from the capture side while the thread is blocked
+        // (busyMs null), and again when its iteration ended (final busyMs). One episode each.
+        const s = line as { startMs?: unknown; time?: unknown; blockedMs?: unknown; busyMs?: unknown; iteration?: unknown; phase?: unknown; stack?: unknown };
         const when = typeof s.time === 'number' ? s.time : typeof s.startMs === 'number' && t.wallOffset !== null ? t.wallOffset + s.startMs : null;
         if (when === null) break;
-        t.stallsSeen++;
-        t.stalls.push({
+        const final = typeof s.busyMs === 'number';
+        const stall: Stall = {
           t: when,
-          blockedMs: typeof s.blockedMs === 'number' ? s.blockedMs : null,
+          blockedMs: final ? (s.busyMs as number) : typeof s.blockedMs === 'number' ? s.blockedMs : null,
           phase: typeof s.phase === 'string' ? s.phase : null,
           stack: Array.isArray(s.stack) ? (s.stack as object[]).slice(0, 20).map((f) => frameText(f)) : [],
-        });
+        };
+        const iteration = typeof s.iteration === 'number' ? s.iteration : null;
+        if (iteration !== null && !final) {
+          if (!t.stallsOpen.has(iteration)) t.stallsSeen++;
+          t.stallsOpen.set(iteration, stall);
+          break;
+        }
+        const open = iteration === null ? undefined : t.stallsOpen.get(iteration);
+        if (open === undefined) t.stallsSeen++;
+        else {
+          t.stallsOpen.delete(iteration!);
+          if (stall.stack.length === 0) stall.stack = open.stack;
+        }
+        t.stalls.push(stall);
         if (t.stalls.length >= 2 * STALL_CAP) {
           t.stalls.sort((a, b) => (b.blockedMs ?? 0) - (a.blockedMs ?? 0));
           t.stalls.length = STALL_CAP;
@@ -316,7 +333,7 @@ export class ReportBuilder {
       const main = ordered.find((m) => m.pid === t.pid && m.threadId === 0);
       const label = `${processLabel(main?.argv ?? t.argv, t.pid)} · ${threadLabel(t.threadId)}`;
       const slow = [...t.slow].sort((a, b) => b.busy - a.busy).slice(0, SLOW_CAP).sort((a, b) => a.t - b.t);
-      const stalls = [...t.stalls].sort((a, b) => (b.blockedMs ?? 0) - (a.blockedMs ?? 0)).slice(0, STALL_CAP).sort((a, b) => a.t - b.t);
+      const stalls = [...t.stalls, ...t.stallsOpen.values()].sort((a, b) => (b.blockedMs ?? 0) - (a.blockedMs ?? 0)).slice(0, STALL_CAP).sort((a, b) => a.t - b.t);
       const sec = (wall: number) => Math.round(wall - t0) / 1000;
       const handleTypes = new Map<string, number>();
       for (const b of buckets) for (const [k, v] of Object.entries(b.handles)) handleTypes.set(k, Math.max(handleTypes.get(k) ?? 0, v));
@@ -467,16 +484,16 @@ function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: num
 
   if (t.stallsSeen > 0) {
     const frames = new Map<string, { count: number; blocked: number }>();
-    for (const s of t.stalls) {
+    for (const s of [...t.stalls, ...t.stallsOpen.values()]) {
       const top = s.stack[0];
       if (top === undefined) continue;
       const f = frames.get(top) ?? { count: 0, blocked: 0 };
       f.count++;
-      f.blocked += s.blockedMs ?? 0;
+      f.blocked = Math.max(f.blocked, s.blockedMs ?? 0);
       frames.set(top, f);
     }
     const top = [...frames].sort((a, b) => b[1].blocked - a[1].blocked).slice(0, 3);
-    out.push({ level: 'problem', title: `${t.stallsSeen} stall${t.stallsSeen === 1 ? '' : 's'} captured`, text: top.length > 0 ? `Top frames: ${top.map(([f, v]) => `${f} (${v.count}×, ${ms(v.blocked)})`).join('; ')}.` : 'No stack was captured for them.', chart: `${key}-slow` });
+    out.push({ level: 'problem', title: `${t.stallsSeen} stall${t.stallsSeen === 1 ? '' : 's'} captured`, text: top.length > 0 ? `Top frames: ${top.map(([f, v]) => `${f} (${v.count}×, longest ${ms(v.blocked)})`).join('; ')}.` : 'No stack was captured for them.', chart: `${key}-slow` });
   }
 
   if (t.threadId === 0) {
