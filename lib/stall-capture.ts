@@ -41,6 +41,18 @@ function writeAtOnce(raw: Parameters<typeof toStallRecord>[0] & { clockNowNs: nu
   }
 }
 
+// The main thread's time waiting for a CPU (Linux schedstat run_delay, ns; its tid is the
+// pid): a main thread preempted on a loaded machine runs the capture late although it was
+// running JavaScript all along. NaN where it cannot be read.
+const mainSchedstat = `/proc/self/task/${process.pid}/schedstat`;
+function mainRunDelayNs(): number {
+  try {
+    return Number(fs.readFileSync(mainSchedstat, 'latin1').split(' ')[1]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function capture(episode: number, iteration: number, requestHrNs: number): void {
   const Ctor = inspector.Session as unknown as (new () => Session) | undefined;
   if (Ctor === undefined || typeof Ctor.prototype.connectToMainThread !== 'function') {
@@ -52,6 +64,7 @@ function capture(episode: number, iteration: number, requestHrNs: number): void 
   // When the request was sent to the main thread: the landing is measured from here, so a
   // capture worker that waited for a CPU (a loaded machine) does not turn exact into deferred.
   let postedHrNs = requestHrNs;
+  let delayAtPostNs = Number.NaN;
   const finish = (mainIteration: number, landedHrNs: number, unavailable: boolean, stack: string): void => {
     if (settled) return;
     settled = true;
@@ -60,13 +73,18 @@ function capture(episode: number, iteration: number, requestHrNs: number): void 
     } catch {
       // already gone
     }
-    const landedAfterPost = landedHrNs === 0 ? 0 : requestHrNs + Math.max(0, landedHrNs - postedHrNs);
+    // Less the main thread's own wait for a CPU meanwhile (read after the landing, so it may
+    // include a little after it: it errs towards exact only by preemption, never by a
+    // native call, which is what deferred is about).
+    const preemptedNs = Math.max(0, mainRunDelayNs() - delayAtPostNs) || 0;
+    const landedAfterPost = landedHrNs === 0 ? 0 : requestHrNs + Math.max(0, landedHrNs - postedHrNs - preemptedNs);
     const current = native.stallCaptureResult(episode, mainIteration, landedAfterPost, unavailable, stack);
     if (current !== null && cliDir !== undefined) writeAtOnce(current);
   };
   try {
     session = new Ctor();
     session.connectToMainThread();
+    delayAtPostNs = mainRunDelayNs();
     postedHrNs = Number(process.hrtime.bigint());
     session.post('Runtime.evaluate', { expression, returnByValue: true, silent: true }, (error, result) => {
       const value = (result as { result?: { value?: unknown } } | undefined)?.result?.value;

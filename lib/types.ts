@@ -586,7 +586,11 @@ export interface StallRecord {
   capture: 'exact' | 'deferred' | 'stale' | 'none' | 'unavailable';
   /** The main thread's JavaScript stack, innermost first (`exact` and `deferred` only). */
   stack: StallFrame[] | null;
-  /** How long after it was sent to the main thread the capture ran, ms (`exact` and `deferred` only). */
+  /**
+   * How long after it was sent to the main thread the capture ran, ms, less the time the main
+   * thread waited for a CPU meanwhile (Linux schedstat), so a preempted thread on a loaded
+   * machine is not taken for one inside a native call (`exact` and `deferred` only).
+   */
   landedAfterMs: number | null;
   /** What the kernel said the thread was doing while stalled (Linux; null elsewhere). */
   thread: {
