@@ -64,7 +64,8 @@ describe('uvscope CLI on a program', () => {
 
   it('reports a slow iteration that completed after the last interval, at exit', async () => {
     // The default 1 s interval: the program (~900 ms) ends before the first window.
-    const { code, summary, lines } = await runCli(['--', process.execPath, fixture('cli-block.cjs')]);
+    // --slow-ms 40: only the 50 ms block, whatever a loaded machine does to the others.
+    const { code, summary, lines } = await runCli(['--slow-ms', '40', '--', process.execPath, fixture('cli-block.cjs')]);
     expect(code).toBe(0);
     expect(lines.filter((l) => l.type === 'window')).toHaveLength(1);
     const main = summary.threads.find((t) => t.threadId === 0)!;

@@ -20,6 +20,8 @@ afterAll(() => {
 });
 
 const capture = () => tmux('capture-pane', '-p', '-t', 'cli').replace(/\n$/, '').split('\n');
+// The screen and what scrolled off it (the summary is taller than 24 rows).
+const captureAll = () => tmux('capture-pane', '-p', '-S', '-', '-t', 'cli').replace(/\n$/, '').split('\n');
 
 async function waitFor(test: (screen: string[]) => boolean, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
@@ -64,8 +66,9 @@ describe('live view in a terminal', () => {
 
     const done = await waitFor((s) => s.some((l) => l.startsWith('EXIT=')), 30_000);
     expect(done.find((l) => l.startsWith('EXIT='))).toBe('EXIT=0');
-    expect(done.join('\n')).toMatch(/uvscope summary/);
-    for (const line of done) {
+    const all = captureAll();
+    expect(all.join('\n')).toMatch(/uvscope summary/);
+    for (const line of all) {
       expect([...line].length).toBeLessThanOrEqual(80);
       expect(line).not.toMatch(garbage);
     }

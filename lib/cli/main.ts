@@ -194,7 +194,7 @@ function run(command: string[], options: CliOptions): void {
     }
     if (jsonFd !== null && jsonFd !== 2) fs.closeSync(jsonFd);
     if (options.summary) {
-      const text = renderSummary(runState, outcome, { command, width: width(), color }).join('\n');
+      const text = renderSummary(runState, outcome, { command, width: width(), color, stallMs: options.stallMs }).join('\n');
       fs.writeSync(2, `${live ? '' : '\n'}${text}\n`);
     }
     cleanup();

@@ -22,6 +22,8 @@ export interface SummaryOptions {
   command: readonly string[];
   width: number;
   color: boolean;
+  /** --stall-ms; 0: stall capture was off (the heading says so instead of "none"). */
+  stallMs?: number;
 }
 
 /** The summary as data: the `summary` line of the JSON output. */
@@ -273,7 +275,7 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
     }
 
     lines.push(p.bold('  stalls') + p.dim('  (what blocked the loop, by its first frame in your code)'));
-    lines.push(...stallSummaryLines(t.stalls, ms));
+    lines.push(...(options.stallMs === 0 ? ['    off (--stall-ms 0)'] : stallSummaryLines(t.stalls, ms)));
 
     if (t.threadId === 0) {
       lines.push(p.bold('  thread pool saturated'));
