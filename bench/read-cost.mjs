@@ -38,3 +38,6 @@ function measure(name, first, next) {
 console.log(`${pkg}, Node ${process.version}, ${calls} calls a batch`);
 measure('loopStats(since)', () => u.loopStats(), (s) => u.loopStats(s));
 measure('threads(since)', () => u.threads(), (s) => u.threads(s));
+measure('threadpool(since)', () => u.threadpool(), (s) => u.threadpool(s));
+measure('loopHistograms()', () => u.loopHistograms(), () => u.loopHistograms());
+measure('threadpoolHist..()', () => u.threadpoolHistograms(), () => u.threadpoolHistograms());
