@@ -2,7 +2,8 @@
 // iterations(), whyAlive()/handles() every 100 ms, and threads() every 100 ms from a
 // worker. Prints RSS, JS heap and ArrayBuffer memory every 10 s, then the growth after
 // warm-up (the first minute).
-//   node bench/soak.mjs [seconds=300] [package dir=..]   (UVSCOPE_SOAK_OFF=1: no uvscope)
+//   node bench/soak.mjs [seconds=300] [package dir=..]   (UVSCOPE_SOAK_OFF=1: no uvscope;
+//   UVSCOPE_SOAK_OFF=worker: no uvscope, but the same worker, idle on a 100 ms timer)
 import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -13,7 +14,8 @@ import { Worker } from 'node:worker_threads';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.argv[2] ?? 300);
 const pkg = path.resolve(process.argv[3] ?? path.join(here, '..'));
-const off = process.env.UVSCOPE_SOAK_OFF === '1';
+const off = process.env.UVSCOPE_SOAK_OFF === '1' || process.env.UVSCOPE_SOAK_OFF === 'worker';
+const bareWorker = process.env.UVSCOPE_SOAK_OFF === 'worker';
 
 if (process.argv[2] === 'client') {
   // The load generator: keep-alive requests, 8 at a time, in its own process.
@@ -36,6 +38,14 @@ if (process.argv[2] === 'client') {
 
   let worker;
   const stops = [];
+  if (bareWorker) {
+    // What a worker alone costs (its isolate and heap), to tell it from uvscope's share.
+    worker = new Worker(
+      `const t = setInterval(() => {}, 100);
+       require('node:worker_threads').parentPort.on('message', () => { clearInterval(t); process.exit(0); });`,
+      { eval: true },
+    );
+  }
   if (!off) {
     const require = createRequire(path.join(pkg, 'package.json'));
     const u = require(path.join(pkg, 'dist/index.js'));
@@ -77,7 +87,7 @@ if (process.argv[2] === 'client') {
     const end = samples.at(-1);
     const max = Math.max(...samples.filter((x) => x.s >= warm.s).map((x) => x.rss));
     console.log(
-      `${off ? 'without uvscope' : `uvscope from ${pkg}`}, Node ${process.version}, ${seconds} s: ` +
+      `${bareWorker ? 'without uvscope, with a bare worker' : off ? 'without uvscope' : `uvscope from ${pkg}`}, Node ${process.version}, ${seconds} s: ` +
         `RSS after warm-up (${warm.s.toFixed(0)} s) ${warm.rss.toFixed(1)} MB -> end ${end.rss.toFixed(1)} MB ` +
         `(${(end.rss - warm.rss >= 0 ? '+' : '') + (end.rss - warm.rss).toFixed(1)} MB, max ${max.toFixed(1)} MB)`,
     );

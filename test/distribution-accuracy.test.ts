@@ -26,7 +26,8 @@ describe('log-linear histogram', () => {
   it('puts every value in a bucket whose bounds hold it, with width <= 1/64 of the value', () => {
     for (const v of [0, 1, 63, 64, 65, 127, 128, 1000, 123_456_789, 2 ** 41 + 12345]) {
       const img = image([v]);
-      const index = img.buckets.findIndex((n) => n > 0);
+      expect(img.used).toBe(1);
+      const index = img.index[0]!;
       expect(dist.bucketLow(layout, index)).toBeLessThanOrEqual(v);
       expect(dist.bucketHigh(layout, index)).toBeGreaterThanOrEqual(v);
       expect(dist.bucketHigh(layout, index) - dist.bucketLow(layout, index) + 1).toBeLessThanOrEqual(Math.max(1, v / 64));
@@ -68,8 +69,50 @@ describe('log-linear histogram', () => {
     const a = image([5, 10]);
     expect(dist.toDistribution(layout, dist.subtract(layout, a, a), 1e-6)).toEqual(dist.emptyDistribution());
     const huge = image([2 ** 50]);
-    expect(huge.buckets[layout.buckets - 1]).toBe(1);
+    expect(dist.countAt(huge, layout.buckets - 1)).toBe(1);
     expect(huge.max).toBe(2 ** 50);
+  });
+
+  it('gives windows and raw histograms from sparse images exactly as from dense buckets', () => {
+    // The dense reference: the buckets native histogramOf() writes, subtracted bucket by bucket.
+    const dense = (values: number[]) => native.histogramOf(Float64Array.from(values)).subarray(layout.header, layout.header + layout.buckets);
+    const denseQuantile = (counts: Float64Array, count: number, min: number, max: number, q: number) => {
+      if (count === 0) return 0;
+      const rank = Math.max(1, Math.ceil(q * count));
+      let seen = 0;
+      for (let i = 0; i < layout.buckets; i++) {
+        seen += counts[i]!;
+        if (seen >= rank) return Math.min(max, Math.max(min, (dist.bucketLow(layout, i) + dist.bucketHigh(layout, i)) / 2));
+      }
+      return max;
+    };
+    for (const [seedA, seedB, extra] of [[3, 4, 0], [5, 6, 1e9], [8, 9, 20]] as const) {
+      const before = samples(2_000, seedA);
+      const during = samples(300, seedB).map((v) => v + extra);
+      const earlier = image(before);
+      const later = image([...before, ...during]);
+      const a = dense(before);
+      const b = dense([...before, ...during]);
+      const counts = b.map((n, i) => Math.max(0, n - a[i]!));
+      const first = counts.findIndex((n) => n > 0);
+      const last = counts.findLastIndex((n) => n > 0);
+      const count = later.count - earlier.count;
+      const min = later.min < earlier.min ? later.min : Math.max(dist.bucketLow(layout, first), later.min);
+      const max = later.max > earlier.max ? later.max : Math.min(dist.bucketHigh(layout, last), later.max);
+      const got = dist.windowDistribution(layout, later, earlier, 1e-6);
+      expect(got).toEqual(dist.toDistribution(layout, dist.subtract(layout, later, earlier), 1e-6));
+      expect(got.count).toBe(count);
+      expect(got.minMs).toBe(min * 1e-6);
+      expect(got.maxMs).toBe(max * 1e-6);
+      expect([got.p50Ms, got.p90Ms, got.p99Ms, got.p999Ms]).toEqual(
+        [0.5, 0.9, 0.99, 0.999].map((q) => denseQuantile(counts, count, min, max, q) * 1e-6),
+      );
+      // Every non-empty bucket, in order, as the raw form lists them.
+      const raw = dist.rawHistogram(layout, later);
+      const nonEmpty = [...b.keys()].filter((i) => b[i]! > 0);
+      expect(raw.buckets.map((x) => x.count)).toEqual(nonEmpty.map((i) => b[i]!));
+      expect(raw.buckets.map((x) => x.lowNs)).toEqual(nonEmpty.map((i) => dist.bucketLow(layout, i)));
+    }
   });
 
   it('rejects values the native side cannot record', () => {
