@@ -16,6 +16,7 @@ import {
 import { describe, expect, it } from 'vitest';
 
 import { runScript } from './helpers/child.js';
+import { poolKnown, spin, work } from './helpers/loop-work.js';
 import { dist, uvscope } from './helpers/uvscope.js';
 
 const require = createRequire(import.meta.url);
@@ -38,23 +39,6 @@ function setup(...producers: import('../lib/otel.js').UvscopeMetricProducer[]) {
 const uvscopeMetrics = (rm: ResourceMetrics) => rm.scopeMetrics.filter((s) => s.scope.name === 'uvscope').flatMap((s) => s.metrics);
 const byName = (metrics: MetricData[]) => new Map(metrics.map((m) => [m.descriptor.name, m]));
 
-const spin = (ms: number) => {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-};
-// The pool thread counts are exported once busy/idle are known: the pool has started and
-// its threads have been found (they start on the first work item).
-const poolKnown = async () => {
-  for (let i = 0; i < 200 && uvscope.threadpool().busy === null; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(uvscope.threadpool().busy).not.toBeNull();
-};
-const work = async () => {
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 2));
-    spin(1);
-    await new Promise((r) => setImmediate(r));
-  }
-};
 
 describe('UvscopeMetricProducer', () => {
   it('exports the metric set with the names, types, units and attributes of BRIDGES.md', async () => {

@@ -8,28 +8,12 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 
 import { runScript } from './helpers/child.js';
+import { poolKnown, work } from './helpers/loop-work.js';
 import { dist, uvscope } from './helpers/uvscope.js';
 
 const require = createRequire(import.meta.url);
 const prom = require(path.join(dist, 'prometheus.js')) as typeof import('../lib/prometheus.js');
 
-const spin = (ms: number) => {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-};
-// The pool thread counts are exported once busy/idle are known: the pool has started and
-// its threads have been found (they start on the first work item).
-const poolKnown = async () => {
-  for (let i = 0; i < 200 && uvscope.threadpool().busy === null; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(uvscope.threadpool().busy).not.toBeNull();
-};
-const work = async () => {
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 2));
-    spin(1);
-    await new Promise((r) => setImmediate(r));
-  }
-};
 
 interface ParsedSample {
   name: string;
