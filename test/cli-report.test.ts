@@ -20,7 +20,11 @@ type Browser = import('playwright-core').Browser;
 let browser: Browser;
 beforeAll(async () => {
   const { chromium } = await import('playwright-core');
+  // The browser is not what is under test: never run it with the sanitizer runtime that
+  // scripts/sanitize.sh preloads into the test processes (it hangs Chromium's start-up).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !/^(LD_PRELOAD|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS)$/.test(k))) as Record<string, string>;
   browser = await chromium.launch({
+    env,
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
