@@ -34,7 +34,7 @@ describe('CLI stall capture', () => {
       expect(s.stack![0]).toMatchObject({ functionName: 'handler', line: 4 });
     }
     const main = summary.threads.find((t) => t.threadId === 0)!;
-    expect(main.stalls).toEqual([{ where: 'handler (stalls-cli.cjs:4)', count: 3, longestMs: expect.any(Number) }]);
+    expect(main.stalls).toEqual([{ where: 'handler (stalls-cli.cjs:4)', count: 3, longestMs: expect.any(Number), inside: [] }]);
     expect(main.stalls[0]!.longestMs).toBeGreaterThanOrEqual(145);
     const slow = main.slowest.filter((s) => s.busyMs >= 145);
     expect(slow).toHaveLength(3);
@@ -99,5 +99,31 @@ describe('live view: a frozen loop', () => {
     run.add({ ...stall, time: start + 5000, busyMs: 4000, blockedMs: 4000, phase: 'poll' });
     const after = renderLive(run, { width: 120, now: start + 5200, command: ['node', 'server.js'], color: false }).join('\n');
     expect(after).not.toMatch(/blocked/);
+  });
+});
+
+describe('CLI stall groups', () => {
+  it('groups stalls by the first user frame: one builtin is named in front, several after', async () => {
+    const { loadInternal } = await import('./helpers/uvscope.js');
+    const { addStall, emptyStallState, stallGroups, stallSummaryLines } = loadInternal<typeof import('../lib/cli/stalls.js')>('cli/stalls.js');
+    const state = emptyStallState();
+    const handler = { functionName: 'handler', url: '/app/app.js', line: 6, column: 3 };
+    const reader = { functionName: 'readConfig', url: '/app/config.js', line: 2, column: 9 };
+    let iteration = 0;
+    const add = (stack: { functionName: string; url: string; line: number; column: number }[], busyMs: number) =>
+      addStall(state, { uvscope: 1, type: 'stall', pid: 1, time: 0, threadId: 0, iteration: ++iteration, startMs: 0, blockedMs: busyMs, busyMs, phase: 'poll', capture: 'exact', stack, landedAfterMs: 1, thread: null });
+    for (const inner of ['update', 'digest', 'update', 'createHash', 'repeat']) add([{ functionName: inner, url: 'node:internal/crypto/hash', line: 1, column: 1 }, handler], 80);
+    add([handler], 120);
+    add([{ functionName: 'readFileSync', url: 'node:fs', line: 1, column: 1 }, reader], 300);
+    add([{ functionName: 'readFileSync', url: 'node:fs', line: 1, column: 1 }, reader], 200);
+    const groups = stallGroups(state);
+    expect(groups).toEqual([
+      { where: 'handler (app.js:6)', count: 6, longestMs: 120, inside: ['update', 'digest', 'createHash', 'repeat'] },
+      { where: 'readFileSync ← readConfig (config.js:2)', count: 2, longestMs: 300, inside: ['readFileSync'] },
+    ]);
+    expect(stallSummaryLines(state, (v) => `${v}ms`)).toEqual([
+      '    handler (app.js:6) × 6, longest 120ms (in update, digest, createHash, …)',
+      '    readFileSync ← readConfig (config.js:2) × 2, longest 300ms',
+    ]);
   });
 });

@@ -69,16 +69,28 @@ const KEEP_LINES = 256;
 
 /** One group of stalls with the same top user frame, for the summary. */
 export interface StallGroup {
-  /** `readFileSync ← handler (server.js:42)`: the innermost frame, then the first user frame. */
+  /**
+   * The first user frame (`handler (server.js:42)`), with the innermost frame in front when
+   * every stall of the group was inside the same one (`readFileSync ← handler (server.js:42)`).
+   */
   where: string;
   count: number;
   longestMs: number;
+  /** The innermost frames (Node's or V8's builtins) the group's stacks landed in, the first 4 seen. */
+  inside: string[];
+}
+
+/** A group's key and parts: stalls under one user frame are one group, whatever builtin they were in. */
+interface GroupParts {
+  key: string;
+  user: string | null;
+  inner: string | null;
 }
 
 /** What the model keeps of a thread's stalls. */
 export interface StallState {
   lines: StallLine[];
-  groups: Map<string, StallGroup>;
+  groups: Map<string, StallGroup & { plain: number; insideAll: Set<string> }>;
   /** Episodes already counted (by iteration), so an at-once line and its final one count once. */
   counted: Set<number>;
 }
@@ -102,6 +114,14 @@ export function stallWhere(s: Pick<StallRecord, 'stack' | 'capture' | 'thread'>)
   return `(no stack: ${s.capture}${sys ? `, in ${sys}` : s.thread ? `, ${s.thread.state}` : ''})`;
 }
 
+function groupParts(s: Pick<StallRecord, 'stack' | 'capture' | 'thread'>): GroupParts {
+  const stack = s.stack ?? [];
+  const user = stack.find(userFrame);
+  if (user === undefined) return { key: stallWhere(s), user: null, inner: null };
+  const inner = stack[0] !== undefined && stack[0] !== user ? stack[0].functionName || '(native)' : null;
+  return { key: frameText(user), user: frameText(user), inner };
+}
+
 /** Takes a 'stall' line into the thread's state. */
 export function addStall(state: StallState, line: StallLine): void {
   const known = state.lines.findIndex((l) => l.iteration === line.iteration);
@@ -114,19 +134,20 @@ export function addStall(state: StallState, line: StallLine): void {
     if (state.lines.length > KEEP_LINES) state.lines.shift();
   }
   const final = known >= 0 ? state.lines[known]! : line;
-  const where = stallWhere(final);
+  const parts = groupParts(final);
   const ms = final.busyMs ?? final.blockedMs;
+  let group = state.groups.get(parts.key);
   if (!state.counted.has(line.iteration)) {
     state.counted.add(line.iteration);
     if (state.counted.size > 4 * KEEP_LINES) state.counted.delete(state.counted.values().next().value!);
-    const group = state.groups.get(where) ?? { where, count: 0, longestMs: 0 };
+    if (group === undefined) state.groups.set(parts.key, (group = { where: parts.key, count: 0, longestMs: 0, inside: [], plain: 0, insideAll: new Set() }));
     group.count++;
-    group.longestMs = Math.max(group.longestMs, ms);
-    state.groups.set(where, group);
-  } else {
-    const group = state.groups.get(where);
-    if (group !== undefined) group.longestMs = Math.max(group.longestMs, ms);
+    if (parts.inner === null) group.plain++;
+    else group.insideAll.add(parts.inner);
+    group.inside = [...group.insideAll].slice(0, 4);
+    group.where = parts.user !== null && group.plain === 0 && group.insideAll.size === 1 ? `${parts.inner} ← ${parts.user}` : parts.key;
   }
+  if (group !== undefined) group.longestMs = Math.max(group.longestMs, ms);
 }
 
 /** The stall of an iteration, if one was captured (for `slowest[].stall`). */
@@ -136,14 +157,20 @@ export function stallOf(state: StallState, iteration: number): StallLine | null 
 
 /** Groups, most frequent first. */
 export function stallGroups(state: StallState): StallGroup[] {
-  return [...state.groups.values()].sort((a, b) => b.count - a.count || b.longestMs - a.longestMs);
+  return [...state.groups.values()]
+    .map(({ where, count, longestMs, inside }) => ({ where, count, longestMs, inside }))
+    .sort((a, b) => b.count - a.count || b.longestMs - a.longestMs);
 }
 
 /** Summary text lines for a thread's stalls. */
 export function stallSummaryLines(state: StallState, ms: (v: number) => string, max = 5): string[] {
   const groups = stallGroups(state);
   if (groups.length === 0) return ['    none over the --stall-ms threshold'];
-  const lines = groups.slice(0, max).map((g) => `    ${g.where} × ${g.count}, longest ${ms(g.longestMs)}`);
+  const lines = groups.slice(0, max).map((g) => {
+    // Several builtins under one user frame (a CPU-bound handler): name them after it.
+    const inside = !g.where.includes(' ← ') && g.inside.length > 1 ? ` (in ${g.inside.slice(0, 3).join(', ')}${g.inside.length > 3 ? ', …' : ''})` : '';
+    return `    ${g.where} × ${g.count}, longest ${ms(g.longestMs)}${inside}`;
+  });
   if (groups.length > max) lines.push(`    … ${groups.length - max} more places`);
   return lines;
 }
