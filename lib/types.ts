@@ -293,13 +293,15 @@ export interface HandleInfoCommon {
   createdAt?: HandleOrigin[];
 }
 
-/** One frame of a captured JavaScript stack (line and column 1-based). */
+/** One frame of a captured JavaScript stack: a stall's (`stalls()`) or a handle's creation (`trackHandles()`). */
 export interface StackFrame {
-  /** The function's name as V8 gives it (`Type.method`, `new Class`); '' for anonymous code. */
+  /** The function's name as V8 gives it (`Type.method`, `new Class`); '' for anonymous or top-level code. */
   functionName: string;
-  /** The script: a path for CommonJS, a `file://` URL for ES modules, `node:...` for Node's own. */
+  /** The script: a path for CommonJS, a `file://` URL for ES modules, `node:...` for Node's own; '' where V8 has none. */
   url: string;
+  /** 1-based line number. */
   line: number;
+  /** 1-based column number. */
   column: number;
 }
 
@@ -546,17 +548,8 @@ export interface ThreadpoolHistograms {
   cpuWait: RawHistogram;
 }
 
-/** One frame of a stalled thread's JavaScript stack (`stalls()`). */
-export interface StallFrame {
-  /** The function's name; '' for an anonymous function or top-level code. */
-  functionName: string;
-  /** The script's URL or file name; '' where V8 has none. */
-  url: string;
-  /** 1-based line number. */
-  line: number;
-  /** 1-based column number. */
-  column: number;
-}
+/** One frame of a stalled thread's JavaScript stack (`stalls()`): the same frame as `StackFrame`. */
+export type StallFrame = StackFrame;
 
 /**
  * One stall episode: an iteration whose busy time passed `thresholdMs`, with what the
