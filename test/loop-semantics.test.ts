@@ -16,21 +16,30 @@ describe('uvscope never changes when callbacks run', () => {
   });
 
   it('does not change the poll timeout: a lone 200 ms timer takes one idle iteration', async () => {
-    // An idle handle or a timer of uvscope's own would make the loop spin or wake early.
+    // An idle handle or a timer of uvscope's own would make the loop spin or wake early, in
+    // every run. Node itself can wake a loop now and then (V8 posts delayed GC tasks to the
+    // loop's platform timer on a loaded machine: CI once saw 3 iterations), so up to three
+    // runs are made: each must stay idle, and one of them must take the single iteration.
     // The pool probe is off here: its completions wake the loop once per probe (documented,
     // and tested with the pool), at a phase against this window that a loaded machine shifts.
-    const result = await runNode([
-      '-e',
-      `const { loopStats, configureThreadpool } = require('uvscope');
-       configureThreadpool({ probeIntervalMs: 0 });
-       setTimeout(() => {
-         const start = loopStats();
-         setTimeout(() => console.log(JSON.stringify(loopStats(start))), 200);
-       }, 10);`,
-    ]);
-    const window = JSON.parse(result.stdout);
-    expect(window.iterations).toBeLessThanOrEqual(2);
-    expect(window.idleMs).toBeGreaterThan(150);
+    const windows: { iterations: number; idleMs: number }[] = [];
+    for (let run = 0; run < 3 && !windows.some((w) => w.iterations <= 2); run++) {
+      const result = await runNode([
+        '-e',
+        `const { loopStats, configureThreadpool } = require('uvscope');
+         configureThreadpool({ probeIntervalMs: 0 });
+         setTimeout(() => {
+           const start = loopStats();
+           setTimeout(() => console.log(JSON.stringify(loopStats(start))), 200);
+         }, 10);`,
+      ]);
+      windows.push(JSON.parse(result.stdout));
+    }
+    for (const window of windows) {
+      expect(window.iterations).toBeLessThanOrEqual(4);
+      expect(window.idleMs).toBeGreaterThan(150);
+    }
+    expect(Math.min(...windows.map((w) => w.iterations))).toBeLessThanOrEqual(2);
   });
 
   it('keeps nothing alive: a program that only reads stats exits at once', async () => {
