@@ -112,12 +112,12 @@ describe('UvscopeMetricProducer', () => {
     expect(ev.sum).toBeCloseTo(raw.busy.sumNs * 1e-9, 12);
     expect(ev.max).toBeCloseTo(raw.busy.maxNs * 1e-9, 12);
     expect(ev.positive.bucketCounts.length).toBeLessThanOrEqual(160);
-    // Every raw bucket's midpoint lies in the exponential bucket that received it.
-    const base = 2 ** (2 ** -ev.scale);
+    // Every raw bucket's midpoint (the open last bucket: the max) lies in the exponential
+    // bucket (base^i, base^(i+1)] that received it, base = 2^(2^-scale).
     for (const b of raw.busy.buckets) {
       if (b.highNs === 0) continue;
-      const mid = ((b.lowNs + Math.min(b.highNs, raw.busy.maxNs)) / 2) * 1e-9;
-      const index = Math.ceil(Math.log(mid) / Math.log(base)) - 1 - ev.positive.offset;
+      const mid = (b.highNs === Infinity ? Math.max(b.lowNs, raw.busy.maxNs) : (b.lowNs + b.highNs) / 2) * 1e-9;
+      const index = Math.ceil(Math.log2(mid) * 2 ** ev.scale) - 1 - ev.positive.offset;
       expect(ev.positive.bucketCounts[index]).toBeGreaterThanOrEqual(b.count);
     }
 
