@@ -22,6 +22,11 @@ switch (variant) {
     stop = () => stream.return();
     break;
   }
+  case 'floor':
+    // Three empty addon callbacks (bench/floor/floor.c, built by loop-overhead.mjs): what the
+    // loop charges any probe that sits where uvscope's does.
+    require(process.env.UVSCOPE_FLOOR_ADDON).start();
+    break;
   case 'datadog': {
     const metrics = require('@datadog/native-metrics');
     metrics.start();

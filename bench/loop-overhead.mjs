@@ -2,13 +2,17 @@
 // Loop-probe overhead: ns per loop iteration added by uvscope, against no uvscope, Datadog's
 // @datadog/native-metrics and Node's monitorEventLoopDelay, all measured in this run.
 //   node bench/loop-overhead.mjs [--iterations 2000000] [--requests 20000] [--rounds 9]
-//                                [--workloads immediate,http] [--callgrind]
+//                                [--workloads immediate,http] [--variants a,b] [--cachegrind]
 // Each measurement runs in its own process; variants are interleaved round by round so
 // machine noise hits them alike; tables show medians. Two clocks per run: CPU time (user +
 // system of the process: on a shared machine it leaves out the time other processes hold
-// the CPU, so it is the steadier figure) and wall time. --callgrind adds instruction counts
-// per iteration (valgrind, node --jitless), which do not depend on machine load.
+// the CPU, so it is the steadier figure) and wall time. "floor" is three empty callbacks in an
+// addon of their own (bench/floor/floor.c), what any probe placed as uvscope's pays on this
+// Node. --cachegrind adds instructions, cache misses and branch mispredictions per iteration
+// (valgrind's cache and branch simulation, node --jitless), which do not depend on load.
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,13 +26,33 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '9' },
     workloads: { type: 'string', default: 'immediate,http' },
-    callgrind: { type: 'boolean', default: false },
+    cachegrind: { type: 'boolean', default: false },
+    variants: { type: 'string' },
   },
 });
-const variants = ['none', 'uvscope', 'uvscope+iterations', 'datadog', 'eld-10ms', 'eld-per-iteration'];
+// The floor: three empty callbacks in an addon of their own (one prepare, two checks, as
+// uvscope's probe), built here with the system C compiler against this Node's headers.
+const floorAddon = path.join(os.tmpdir(), `uvscope-floor-${process.pid}.node`);
+const headers = path.join(path.dirname(process.execPath), '..', 'include', 'node');
+const nodedir = process.env.npm_config_nodedir ? path.join(process.env.npm_config_nodedir, 'include', 'node') : headers;
+let floorBuilt = false;
+try {
+  execFileSync('cc', ['-O2', '-shared', '-fPIC', `-I${fs.existsSync(headers) ? headers : nodedir}`, path.join(here, 'floor', 'floor.c'), '-o', floorAddon], { stdio: 'pipe' });
+  floorBuilt = true;
+} catch (error) {
+  console.log(`(floor not measured: building bench/floor/floor.c failed: ${String(error.stderr ?? error).trim().split('\n')[0]})`);
+}
+process.on('exit', () => fs.rmSync(floorAddon, { force: true }));
+const allVariants = ['none', ...(floorBuilt ? ['floor'] : []), 'uvscope', 'uvscope+iterations', 'datadog', 'eld-10ms', 'eld-per-iteration'];
+// --variants none,floor,uvscope,datadog: fewer variants, so more rounds fit in the same time.
+const variants = values.variants === undefined ? allVariants : allVariants.filter((v) => v === 'none' || values.variants.split(',').includes(v));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const run = (variant, workload, count) =>
-  JSON.parse(execFileSync(process.execPath, [child, variant, workload, String(count)], { cwd: root }).toString().trim());
+  JSON.parse(
+    execFileSync(process.execPath, [child, variant, workload, String(count)], { cwd: root, env: { ...process.env, UVSCOPE_FLOOR_ADDON: floorAddon } })
+      .toString()
+      .trim(),
+  );
 
 console.log(`Node ${process.version} (libuv ${process.versions.uv}), median of ${values.rounds} interleaved runs per variant`);
 for (const workload of values.workloads.split(',')) {
@@ -59,26 +83,45 @@ for (const workload of values.workloads.split(',')) {
     });
     console.log(`${variant.padEnd(20)} ${cells.join('  ')}`);
   }
-  const ratio = added.uvscope > 0 && added.datadog > 0 ? `uvscope/Datadog = ${(added.uvscope / added.datadog).toFixed(2)}` : 'within noise';
-  console.log(`uvscope adds ${added.uvscope.toFixed(1)} ns/${unit} (CPU); Datadog adds ${added.datadog.toFixed(1)} ns; ${ratio}`);
+  if (added.uvscope !== undefined && added.datadog !== undefined) {
+    const ratio = added.uvscope > 0 && added.datadog > 0 ? `uvscope/Datadog = ${(added.uvscope / added.datadog).toFixed(2)}` : 'within noise';
+    console.log(`uvscope adds ${added.uvscope.toFixed(1)} ns/${unit} (CPU); Datadog adds ${added.datadog.toFixed(1)} ns; ${ratio}`);
+  }
+  if (added.floor !== undefined && added.uvscope !== undefined) {
+    console.log(`the floor (three empty addon callbacks) is ${added.floor.toFixed(1)} ns/${unit}: uvscope's own work above it ${(added.uvscope - added.floor).toFixed(1)} ns`);
+  }
 }
 
-if (values.callgrind) {
+if (values.cachegrind) {
   const n = 20000;
+  const counters = { 'I refs': 'instructions', 'I1  misses': 'I1 misses', 'D1  misses': 'D1 misses', Branches: 'branches', Mispredicts: 'mispredicts' };
   const collect = (variant, count) => {
     const out = execFileSync(
       'sh',
-      ['-c', `valgrind --tool=callgrind --callgrind-out-file=/dev/null "${process.execPath}" --jitless "${child}" ${variant} immediate ${count} 2>&1 >/dev/null | grep 'Collected'`],
-      { cwd: root },
-    );
-    return Number(/Collected : (\d+)/.exec(out.toString())[1]);
+      [
+        '-c',
+        `valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes --cachegrind-out-file=/dev/null "${process.execPath}" --jitless "${child}" ${variant} immediate ${count} 2>&1 >/dev/null`,
+      ],
+      { cwd: root, env: { ...process.env, UVSCOPE_FLOOR_ADDON: floorAddon } },
+    ).toString();
+    const totals = {};
+    for (const [label, name] of Object.entries(counters)) {
+      const match = new RegExp(`${label.replace(/ +/g, '\\s+')}:\\s+([\\d,]+)`).exec(out);
+      totals[name] = match === null ? NaN : Number(match[1].replaceAll(',', ''));
+    }
+    return totals;
   };
   // The child warms up with as many iterations as it measures: the two runs differ by 2n.
-  console.log(`\ncallgrind (node --jitless, setImmediate chain): instructions per iteration, from runs of ${n} and ${2 * n} iterations`);
+  console.log(`\ncachegrind (node --jitless, setImmediate chain): per iteration, from runs of ${n} and ${2 * n} iterations`);
+  console.log(`${'variant'.padEnd(12)}${Object.values(counters).map((name) => name.padStart(13)).join('')}`);
   const per = {};
-  for (const variant of ['none', 'uvscope', 'datadog']) {
-    per[variant] = (collect(variant, 2 * n) - collect(variant, n)) / (2 * n);
-    console.log(`${variant.padEnd(20)} ${per[variant].toFixed(0).padStart(8)} instructions/iteration`);
+  for (const variant of ['none', ...(floorBuilt ? ['floor'] : []), 'uvscope', 'datadog']) {
+    const [small, large] = [collect(variant, n), collect(variant, 2 * n)];
+    per[variant] = Object.fromEntries(Object.values(counters).map((name) => [name, (large[name] - small[name]) / (2 * n)]));
+    console.log(`${variant.padEnd(12)}${Object.values(per[variant]).map((x) => x.toFixed(1).padStart(13)).join('')}`);
   }
-  console.log(`uvscope adds ${(per.uvscope - per.none).toFixed(0)} instructions/iteration; Datadog adds ${(per.datadog - per.none).toFixed(0)}`);
+  const added = (variant, name) => (per[variant][name] - per.none[name]).toFixed(1);
+  for (const variant of Object.keys(per).filter((v) => v !== 'none')) {
+    console.log(`${variant} adds ${added(variant, 'instructions')} instructions, ${added(variant, 'mispredicts')} mispredicted branches, ${added(variant, 'D1 misses')} D1 and ${added(variant, 'I1 misses')} I1 misses per iteration`);
+  }
 }
