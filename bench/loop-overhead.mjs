@@ -115,7 +115,7 @@ if (values.cachegrind) {
   console.log(`\ncachegrind (node --jitless, setImmediate chain): per iteration, from runs of ${n} and ${2 * n} iterations`);
   console.log(`${'variant'.padEnd(12)}${Object.values(counters).map((name) => name.padStart(13)).join('')}`);
   const per = {};
-  for (const variant of ['none', ...(floorBuilt ? ['floor'] : []), 'uvscope', 'datadog']) {
+  for (const variant of variants.filter((v) => ['none', 'floor', 'uvscope', 'datadog'].includes(v))) {
     const [small, large] = [collect(variant, n), collect(variant, 2 * n)];
     per[variant] = Object.fromEntries(Object.values(counters).map((name) => [name, (large[name] - small[name]) / (2 * n)]));
     console.log(`${variant.padEnd(12)}${Object.values(per[variant]).map((x) => x.toFixed(1).padStart(13)).join('')}`);
