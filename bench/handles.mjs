@@ -1,7 +1,7 @@
 // Handle listing cost at 100, 1,000 and 10,000 handles (TCP sockets over loopback), against
 // Node's own listings measured in the same run:
-//   handles()                     uvscope, every handle with details (1 system call per known
-//                                 TCP socket, 3 for a socket it has not seen yet)
+//   handles()                     uvscope, every handle with details (1 system call for all the
+//                                 TCP sockets it has seen, 3 for each one it has not)
 //   handles({ endpoints: false }) uvscope, every handle, no system call
 //   handleSummary()               uvscope, counts only
 //   report                        process.report.getReport() (reverse DNS on endpoints)
@@ -119,7 +119,7 @@ const rows = [];
 for (const size of sizes) {
   await growTo(size);
   // The first listing after the sockets opened reads every new socket's endpoints (cold);
-  // later ones only check each known socket's cookie (warm, what the medians show).
+  // later ones check one remembered socket's cookie (warm, what the medians show).
   const t0 = performance.now();
   uvscope.handles();
   const coldMs = performance.now() - t0;

@@ -152,7 +152,8 @@ export interface NativeBinding {
   /**
    * uv_walk into `records` (header, then one record per handle) and `pool` (string bytes).
    * Always counts every matching handle and the pool bytes needed; writes only what fits.
-   * `known`: ascending cookies of TCP sockets whose endpoints the caller has (not re-read).
+   * `known`: (handle address, fd, cookie) triples, ascending by address, of TCP sockets
+   * whose endpoints the caller has; a match is confirmed with one getsockopt per walk.
    */
   handlesWalk(records: Float64Array, pool: Uint8Array, options: number, known: Float64Array): void;
   /** Totals and per-type counts (handlesLayout.countSize doubles), no per-handle detail. */

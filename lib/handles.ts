@@ -15,8 +15,9 @@ export interface HandlesOptions {
   referencedOnly?: boolean;
   /**
    * Ask the kernel for what libuv does not keep: socket endpoints (`local`, `remote`),
-   * `listening`, and a tty's `columns`/`rows`. Two system calls per open socket; with
-   * false those fields are null/false and `handles()` makes no system call. Default true.
+   * `listening`, and a tty's `columns`/`rows`. Up to three system calls for a TCP socket not
+   * seen before and one per listing for all those already seen; two per UDP or Unix socket.
+   * With false those fields are null/false and `handles()` makes no system call. Default true.
    */
   endpoints?: boolean;
 }
@@ -51,6 +52,7 @@ const F_STR1 = 8;
 const F_STR1_LEN = 9;
 const F_QUEUE = 10;
 const F_COOKIE = 11;
+const F_ID = 12;
 
 const ACTIVE = 1;
 const REFERENCED = 2;
@@ -79,7 +81,15 @@ interface KnownTcp {
   remote: SocketEndpoint | null;
 }
 
-const FIELDS = { type: F_TYPE, flags: F_FLAGS, fd: F_FD, a: F_A, b: F_B, c: F_C, str0: F_STR0, str0Len: F_STR0_LEN, str1: F_STR1, str1Len: F_STR1_LEN, queue: F_QUEUE, cookie: F_COOKIE };
+/** A cached socket: its handle's address (the key), descriptor and cookie, and endpoints. */
+interface CachedTcp {
+  id: number;
+  fd: number;
+  cookie: number;
+  tcp: KnownTcp;
+}
+
+const FIELDS = { type: F_TYPE, flags: F_FLAGS, fd: F_FD, a: F_A, b: F_B, c: F_C, str0: F_STR0, str0Len: F_STR0_LEN, str1: F_STR1, str1Len: F_STR1_LEN, queue: F_QUEUE, cookie: F_COOKIE, id: F_ID };
 const BITS = {
   active: ACTIVE, referenced: REFERENCED, closing: CLOSING, own: OWN, readable: READABLE, writable: WRITABLE,
   listening: LISTENING, localIPv6: LOCAL_IPV6, remoteIPv6: REMOTE_IPV6, known: KNOWN, includeOwn: OPT_INCLUDE_OWN, referencedOnly: OPT_REFERENCED_ONLY, kernel: OPT_KERNEL,
@@ -125,15 +135,15 @@ export function makeHandles(native: NativeBinding, tracker?: HandleTracker) {
   let records = new Float64Array(header + 256 * stride);
   let pool = Buffer.alloc(16 * 1024);
   const counts = new Float64Array(layout.countSize);
-  // Endpoints of the connected and listening TCP sockets seen by the last handles() call,
-  // by socket cookie (never reused): the walker skips getsockname/getpeername for these.
-  // Rebuilt on every call, so it holds only sockets that still exist.
-  let known = new Map<number, KnownTcp>();
-  let knownCookies = new Float64Array(0);
-  const noCookies = new Float64Array(0);
-
+  // Endpoints of the connected and listening TCP sockets seen by the last full handles()
+  // call that found a change, by handle address. The walker reads the kernel only for the
+  // last of these it meets (one getsockopt proves the ones before it: see Confirm in
+  // native/handle_walker.cc) and for sockets not in here.
+  let known = new Map<number, CachedTcp>();
+  let knownTriples = new Float64Array(0);
+  const noTriples = new Float64Array(0);
   let sized = false;
-  const walk = (options: number, cookies: Float64Array): number => {
+  const walk = (options: number, cache: Float64Array): number => {
     // Size the records from a counts-only walk (no system call) the first time, so the
     // first listing of many handles walks once instead of asking the kernel about the
     // first 256 sockets twice.
@@ -144,7 +154,7 @@ export function makeHandles(native: NativeBinding, tracker?: HandleTracker) {
       if (total > (records.length - header) / stride) records = new Float64Array(header + Math.ceil(total * 1.25 + 16) * stride);
     }
     for (;;) {
-      native.handlesWalk(records, pool, options, cookies);
+      native.handlesWalk(records, pool, options, cache);
       const count = records[0]!;
       const poolNeeded = records[1]!;
       const capacity = (records.length - header) / stride;
@@ -168,8 +178,7 @@ export function makeHandles(native: NativeBinding, tracker?: HandleTracker) {
     length < 0 ? null : Object.freeze({ address: address(offset, length), family: ipv6 ? 'IPv6' : 'IPv4', port });
 
   // Cacheable TCP sockets met while decoding, and how many of them were not known yet.
-  const seenCookies: number[] = [];
-  const seenTcp: KnownTcp[] = [];
+  const seen: CachedTcp[] = [];
   let seenNew = 0;
   const decode = (at: number): HandleInfo => {
     const r = records;
@@ -182,8 +191,9 @@ export function makeHandles(native: NativeBinding, tracker?: HandleTracker) {
     const fd = orNull(r[at + F_FD]!);
     switch (type) {
       case T.tcp: {
-        const cookie = r[at + F_COOKIE]!;
-        let tcp = (flags & KNOWN) !== 0 ? known.get(cookie) : undefined;
+        const id = r[at + F_ID]!;
+        const cached = (flags & KNOWN) !== 0 ? known.get(id) : undefined;
+        let tcp = cached?.tcp;
         if (tcp === undefined) {
           tcp = {
             listening: (flags & LISTENING) !== 0,
@@ -191,10 +201,14 @@ export function makeHandles(native: NativeBinding, tracker?: HandleTracker) {
             remote: endpoint(r[at + F_STR1]!, r[at + F_STR1_LEN]!, r[at + F_B]!, (flags & REMOTE_IPV6) !== 0),
           };
         }
-        if (!Number.isNaN(cookie) && !closing && (tcp.listening || (tcp.local !== null && tcp.remote !== null))) {
-          seenCookies.push(cookie);
-          seenTcp.push(tcp);
-          if ((flags & KNOWN) === 0) seenNew++;
+        if (cached !== undefined) {
+          seen.push(cached);
+        } else {
+          const cookie = r[at + F_COOKIE]!;
+          if (!Number.isNaN(cookie) && !Number.isNaN(id) && fd !== null && !closing && (tcp.listening || (tcp.local !== null && tcp.remote !== null))) {
+            seen.push({ id, fd, cookie, tcp });
+            seenNew++;
+          }
         }
         return {
           type: 'tcp', active, referenced, closing, own, fd,
@@ -264,21 +278,27 @@ export function makeHandles(native: NativeBinding, tracker?: HandleTracker) {
     const referencedOnly = booleanOption(opts.referencedOnly, 'options.referencedOnly', false);
     const endpoints = booleanOption(opts.endpoints, 'options.endpoints', true);
     const bits = (includeOwn ? OPT_INCLUDE_OWN : 0) | (referencedOnly ? OPT_REFERENCED_ONLY : 0) | (endpoints ? OPT_KERNEL : 0);
-    const count = walk(bits, endpoints ? knownCookies : noCookies);
+    const count = walk(bits, endpoints ? knownTriples : noTriples);
     const out = new Array<HandleInfo>(count);
-    seenCookies.length = 0;
-    seenTcp.length = 0;
+    seen.length = 0;
     seenNew = 0;
     for (let i = 0, at = header; i < count; i++, at += stride) out[i] = decode(at);
     addresses.clear();
     // Only a full listing can tell which sockets are gone, so only it renews the cache, and
     // only when a socket came or went.
-    if (endpoints && !referencedOnly && (seenNew > 0 || seenCookies.length !== known.size)) {
+    if (endpoints && !referencedOnly && (seenNew > 0 || seen.length !== known.size)) {
       known = new Map();
-      for (let i = 0; i < seenCookies.length; i++) known.set(seenCookies[i]!, seenTcp[i]!);
-      knownCookies = Float64Array.from(known.keys()).sort();
+      for (const entry of seen) known.set(entry.id, entry);
+      const ids = Float64Array.from(known.keys()).sort();
+      knownTriples = new Float64Array(ids.length * 3);
+      for (let i = 0; i < ids.length; i++) {
+        const entry = known.get(ids[i]!)!;
+        knownTriples[i * 3] = entry.id;
+        knownTriples[i * 3 + 1] = entry.fd;
+        knownTriples[i * 3 + 2] = entry.cookie;
+      }
     }
-    seenTcp.length = 0;
+    seen.length = 0;
     return out;
   }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <utility>
+#include <vector>
 
 #ifndef _WIN32
 #include <sys/socket.h>
@@ -21,7 +22,7 @@ namespace {
 // handlesWalk() output: a header, then one record of kStride doubles per handle. Numbers
 // that do not apply are NaN; a string is (offset, length) into the pool, length -1 = none.
 constexpr size_t kHeader = 4;  // count, pool bytes needed, active requests, reserved
-constexpr size_t kStride = 12;
+constexpr size_t kStride = 13;
 enum Field : size_t {
   kType = 0,   // uv_handle_type
   kFlags,      // Flag bits
@@ -35,8 +36,9 @@ enum Field : size_t {
   kStr1Len,
   kQueue,      // streams: write queue bytes; udp: send queue bytes
   kCookie,     // tcp: the socket's cookie (SO_COOKIE), or NaN
+  kId,         // tcp: the handle's address, the key of the caller's cache, or NaN
 };
-static_assert(kCookie + 1 == kStride, "record layout");
+static_assert(kId + 1 == kStride, "record layout");
 
 enum Flag : uint32_t {
   kActive = 1,
@@ -48,7 +50,7 @@ enum Flag : uint32_t {
   kListening = 64,
   kLocalIPv6 = 128,
   kRemoteIPv6 = 256,
-  kKnown = 512,  // tcp: the cookie is in the caller's list; endpoints and listening not read
+  kKnown = 512,  // tcp: the caller's cache holds this socket; endpoints and listening not read
 };
 
 enum Option : uint32_t {
@@ -73,14 +75,15 @@ struct Interned {
   size_t offset;
 };
 
+// The caller's cache: TCP sockets whose endpoints it has from an earlier full listing, as
+// (handle address, fd, cookie) triples in ascending address order.
+constexpr size_t kKnownStride = 3;
+
 struct Walk {
   static constexpr size_t kInterned = 8;
   const Instance* instance;
-  // Sorted cookies of TCP sockets whose endpoints the caller already has: a connected or
-  // listening socket keeps its endpoints for its whole life, and a cookie is never reused
-  // (a per-network-namespace 64-bit counter), so one getsockopt replaces two calls.
   const double* known = nullptr;
-  size_t known_count = 0;
+  size_t known_count = 0;  // triples
   uint32_t options;
   double* records;     // after the header
   size_t capacity;     // records that fit
@@ -92,6 +95,13 @@ struct Walk {
   Interned interned[kInterned];
   size_t interned_count = 0;
   size_t interned_next = 0;  // round robin once full
+  // Records matched to the cache by address and fd, in walk order, checked after the walk.
+  struct Candidate {
+    double* record;
+    uv_tcp_t* tcp;
+    uv_os_fd_t fd;
+  };
+  std::vector<Candidate> candidates;
 };
 
 struct Count {
@@ -177,8 +187,33 @@ double Cookie(uv_os_fd_t fd) {
   return kNaN;
 }
 
-bool Known(const Walk& walk, double cookie) {
-  return walk.known_count > 0 && std::binary_search(walk.known, walk.known + walk.known_count, cookie);
+// The handle's address as an exact double (the cache key), or NaN.
+double Id(const uv_handle_t* handle) {
+  const auto address = reinterpret_cast<uintptr_t>(handle);
+  return address < (uintptr_t{1} << 53) ? static_cast<double>(address) : kNaN;
+}
+
+// A descriptor as the cache stores it (NaN where it is not a small integer).
+double FdKey(uv_os_fd_t fd) {
+#ifdef _WIN32
+  (void)fd;
+  return kNaN;
+#else
+  return static_cast<double>(fd);
+#endif
+}
+
+// The cache's triple for this address, or null.
+const double* Cached(const Walk& walk, double id) {
+  size_t low = 0;
+  size_t high = walk.known_count;
+  while (low < high) {
+    const size_t mid = low + (high - low) / 2;
+    const double key = walk.known[mid * kKnownStride];
+    if (key == id) return walk.known + mid * kKnownStride;
+    if (key < id) low = mid + 1; else high = mid;
+  }
+  return nullptr;
 }
 
 bool Listening(uv_os_fd_t fd) {
@@ -189,6 +224,29 @@ bool Listening(uv_os_fd_t fd) {
 #else
   return false;
 #endif
+}
+
+void TcpEndpoints(Walk& walk, uv_tcp_t* tcp, uv_os_fd_t fd, double* record, uint32_t& flags) {
+  sockaddr_storage address;
+  int length = sizeof(address);
+  if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    PutEndpoint(walk, record, flags, false, address);
+  }
+#ifndef _WIN32
+  // uv_listen() sets the stream's connection_cb after listen() succeeded, and nothing
+  // else does (a private field, at a place libuv 1.x's ABI keeps): a server has no
+  // peer, so neither getpeername (which fails) nor SO_ACCEPTCONN is asked.
+  if (tcp->connection_cb != nullptr) {
+    flags |= kListening;
+    return;
+  }
+#endif
+  length = sizeof(address);
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    PutEndpoint(walk, record, flags, true, address);
+  } else if (Listening(fd)) {
+    flags |= kListening;
+  }
 }
 
 void Details(Walk& walk, uv_handle_t* handle, double* record, uint32_t& flags, bool has_fd,
@@ -237,37 +295,18 @@ void Details(Walk& walk, uv_handle_t* handle, double* record, uint32_t& flags, b
   switch (handle->type) {
     case UV_TCP: {
       auto* tcp = reinterpret_cast<uv_tcp_t*>(handle);
-      if (walk.known_count > 0) {
-        const double cookie = Cookie(fd);
-        record[kCookie] = cookie;
-        if (!std::isnan(cookie) && Known(walk, cookie)) {
-          flags |= kKnown;
-          return;
-        }
-      } else {
-        record[kCookie] = Cookie(fd);
-      }
-      sockaddr_storage address;
-      int length = sizeof(address);
-      if (uv_tcp_getsockname(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-        PutEndpoint(walk, record, flags, false, address);
-      }
-#ifndef _WIN32
-      // uv_listen() sets the stream's connection_cb after listen() succeeded, and nothing
-      // else does (a private field, at a place libuv 1.x's ABI keeps): a server has no
-      // peer, so neither getpeername (which fails) nor SO_ACCEPTCONN is asked.
-      if (tcp->connection_cb != nullptr) {
-        flags |= kListening;
+      const double id = Id(handle);
+      record[kId] = id;
+      if (const double* cached = std::isnan(id) ? nullptr : Cached(walk, id);
+          cached != nullptr && cached[1] == FdKey(fd)) {
+        // Probably the socket the cache describes; Confirm() decides after the walk.
+        record[kCookie] = cached[2];
+        flags |= kKnown;
+        walk.candidates.push_back({record, tcp, fd});
         return;
       }
-#endif
-      length = sizeof(address);
-      if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-        PutEndpoint(walk, record, flags, true, address);
-      } else if (Listening(fd)) {
-        flags |= kListening;
-      }
-      return;
+      record[kCookie] = Cookie(fd);
+      return TcpEndpoints(walk, tcp, fd, record, flags);
     }
     case UV_UDP: {
       auto* udp = reinterpret_cast<uv_udp_t*>(handle);
@@ -336,6 +375,24 @@ void OnHandle(uv_handle_t* handle, void* arg) {
   record[kFlags] = flags;
 }
 
+// Which cache matches hold. libuv appends every new handle to the loop's queue and uv_walk
+// keeps its order, so a handle met before one that is provably the cached socket (its
+// cookie, never reused, still matches) was in the queue when the cache was filled: the
+// same handle at that address, whose connected or listening socket kept its endpoints.
+// So one getsockopt confirms every match up to the last good one; a match after it (a new
+// handle at a freed address that got a freed descriptor) is read in full.
+void Confirm(Walk& walk) {
+  for (size_t i = walk.candidates.size(); i-- > 0;) {
+    const auto [record, tcp, fd] = walk.candidates[i];
+    const double cookie = Cookie(fd);
+    if (cookie == record[kCookie]) return;
+    auto flags = static_cast<uint32_t>(record[kFlags]) & ~static_cast<uint32_t>(kKnown);
+    record[kCookie] = cookie;
+    TcpEndpoints(walk, tcp, fd, record, flags);
+    record[kFlags] = flags;
+  }
+}
+
 void OnHandleCount(uv_handle_t* handle, void* arg) {
   Count& count = *static_cast<Count*>(arg);
   if (!count.include_own && count.instance->IsOwn(handle)) return;
@@ -378,14 +435,17 @@ Napi::Value WalkHandles(const Napi::CallbackInfo& info) {
   walk.pool = reinterpret_cast<char*>(pool.Data());
   walk.pool_size = pool.ElementLength();
   auto known = info[3].As<Napi::Float64Array>();
+  if (known.ElementLength() % kKnownStride != 0) return Fail(env, "uvscope: known must hold (address, fd, cookie) triples");
   walk.known = known.Data();
-  walk.known_count = known.ElementLength();
-  // Binary search needs ascending order; a caller that breaks it only loses the shortcut,
-  // but check cheaply so that it cannot make the walk read past anything.
+  walk.known_count = known.ElementLength() / kKnownStride;
+  // The lookup is a binary search: check the order so that it cannot misread.
   for (size_t i = 1; i < walk.known_count; ++i) {
-    if (!(walk.known[i - 1] < walk.known[i])) return Fail(env, "uvscope: known cookies must ascend");
+    if (!(walk.known[(i - 1) * kKnownStride] < walk.known[i * kKnownStride])) {
+      return Fail(env, "uvscope: known addresses must ascend");
+    }
   }
   uv_walk(loop, OnHandle, &walk);
+  if (walk.count <= walk.capacity) Confirm(walk);
 
   double* header = records.Data();
   header[0] = static_cast<double>(walk.count);
@@ -436,7 +496,8 @@ void InitHandleWalker(Napi::Env env, Napi::Object exports, Instance* instance) {
   const std::pair<const char*, size_t> field_list[] = {
       {"type", kType}, {"flags", kFlags}, {"fd", kFd},     {"a", kA},
       {"b", kB},       {"c", kC},         {"str0", kStr0}, {"str0Len", kStr0Len},
-      {"str1", kStr1}, {"str1Len", kStr1Len}, {"queue", kQueue},  {"cookie", kCookie}};
+      {"str1", kStr1}, {"str1Len", kStr1Len}, {"queue", kQueue},  {"cookie", kCookie},
+      {"id", kId}};
   for (const auto& [name, value] : field_list) fields.Set(name, Napi::Number::New(env, value));
   layout.Set("fields", fields);
   Napi::Object bits = Napi::Object::New(env);

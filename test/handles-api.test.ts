@@ -22,7 +22,8 @@ describe('handles() arguments', () => {
     expect(() => native.handlesWalk([] as never, new Uint8Array(8), 0, new Float64Array(0))).toThrow(TypeError);
     expect(() => native.handlesWalk(new Float64Array(64), new Float64Array(8) as never, 0, new Float64Array(0))).toThrow(TypeError);
     expect(() => native.handlesWalk(new Float64Array(64), new Uint8Array(8), 0, undefined as never)).toThrow(TypeError);
-    expect(() => native.handlesWalk(new Float64Array(64), new Uint8Array(8), 0, new Float64Array([2, 1]))).toThrow(/ascend/);
+    expect(() => native.handlesWalk(new Float64Array(64), new Uint8Array(8), 0, new Float64Array([2, 5, 1, 1, 5, 1]))).toThrow(/ascend/);
+    expect(() => native.handlesWalk(new Float64Array(64), new Uint8Array(8), 0, new Float64Array([1, 5]))).toThrow(/triples/);
     expect(() => native.handlesCount(new Float64Array(3), false)).toThrow(TypeError);
     expect(() => native.handlesCount(new Float64Array(64), 'no' as never)).toThrow(TypeError);
   });
@@ -65,7 +66,7 @@ describe('decoding the walker records', () => {
   it('reports a handle type it does not know by the running libuv\'s name, with the common fields', () => {
     const names = [...binding().handlesLayout.typeNames];
     names[20] = 'quic';
-    const { handles } = makeHandles(fake([[20, 1 | 2, 7, NaN_, NaN_, NaN_, NaN_, -1, NaN_, -1, NaN_, NaN_], [21, 0, NaN_, NaN_, NaN_, NaN_, NaN_, -1, NaN_, -1, NaN_, NaN_]], names));
+    const { handles } = makeHandles(fake([[20, 1 | 2, 7, NaN_, NaN_, NaN_, NaN_, -1, NaN_, -1, NaN_, NaN_, NaN_], [21, 0, NaN_, NaN_, NaN_, NaN_, NaN_, -1, NaN_, -1, NaN_, NaN_, NaN_]], names));
     expect(handles()).toEqual([
       { type: 'unknown', typeName: 'quic', active: true, referenced: true, closing: false, own: false, fd: 7 },
       { type: 'unknown', typeName: '#21', active: false, referenced: false, closing: false, own: false, fd: null },
@@ -77,7 +78,7 @@ describe('decoding the walker records', () => {
     const fsEvent = names.indexOf('fs_event');
     const path = '/tmp/ünïcødé/' + 'x'.repeat(40_000);
     const bytes = Buffer.byteLength(path);
-    const records = Array.from({ length: 1000 }, () => [fsEvent, 1, NaN_, NaN_, NaN_, NaN_, 0, bytes, NaN_, -1, NaN_, NaN_]);
+    const records = Array.from({ length: 1000 }, () => [fsEvent, 1, NaN_, NaN_, NaN_, NaN_, 0, bytes, NaN_, -1, NaN_, NaN_, NaN_]);
     const { handles, whyAlive } = makeHandles(fake(records, names, path));
     const list = handles();
     expect(list).toHaveLength(1000);
@@ -114,6 +115,70 @@ describe('endpoints of sockets that come and go', () => {
     }
     // The point of the test: descriptors (and likely handle memory) were reused.
     expect(fds.size).toBeLessThan(30);
+  });
+});
+
+describe('endpoints of cached sockets while others come and go', () => {
+  it('lists each socket with its own endpoints when sockets among the cached ones close and new ones open', async () => {
+    const net = await import('node:net');
+    type Socket = import('node:net').Socket;
+    const accepted = new Set<Socket>();
+    const server = net.createServer((s) => {
+      accepted.add(s);
+      s.on('error', () => {});
+      s.on('close', () => accepted.delete(s));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 500 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+      expect(done()).toBe(true);
+    };
+    const clients: Socket[] = [];
+    const open = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        clients.push(await new Promise<Socket>((resolve) => {
+          const s = net.connect(port, '127.0.0.1', () => resolve(s));
+          s.on('error', () => {});
+        }));
+      }
+      await until(() => accepted.size === clients.length);
+    };
+    const fdOf = (s: Socket) => (s as unknown as { _handle: { fd: number } })._handle.fd;
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const fdsReused = new Set<string>();
+    try {
+      await open(12);
+      uvscope.handles(); // fills the cache
+      for (let round = 0; round < 40; round++) {
+        // Close one to three sockets, mostly the newest (their handle memory and descriptors
+        // are the ones a new socket gets), sometimes one from the middle; open as many.
+        const n = 1 + random(3);
+        for (let i = 0; i < n; i++) {
+          const at = random(4) === 0 ? random(clients.length) : clients.length - 1;
+          const [gone] = clients.splice(at, 1);
+          fdsReused.add(`${fdOf(gone!)}`);
+          gone!.destroy();
+        }
+        await until(() => accepted.size === clients.length);
+        await open(n);
+        const listed = uvscope.handles();
+        const byFd = new Map(listed.filter((h) => h.type === 'tcp' && h.fd !== null).map((h) => [h.fd!, h]));
+        for (const c of clients) {
+          expect(byFd.get(fdOf(c))).toMatchObject({ local: { port: c.localPort }, remote: { port } });
+        }
+        for (const a of accepted) {
+          expect(byFd.get(fdOf(a))).toMatchObject({ local: { port }, remote: { port: a.remotePort } });
+        }
+        expect(byFd.get(fdOf(server as unknown as Socket))).toMatchObject({ listening: true, local: { port } });
+      }
+    } finally {
+      for (const c of clients) c.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    // The point of the test: new sockets got the descriptors of closed ones.
+    expect(fdsReused.size).toBeLessThan(40);
   });
 });
 
