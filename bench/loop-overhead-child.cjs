@@ -17,6 +17,10 @@ switch (variant) {
   case 'uvscope':
     require('uvscope');
     break;
+  case 'baseline':
+    // Another checkout's build (loop-overhead.mjs --baseline <dir>).
+    require(process.env.UVSCOPE_BASELINE);
+    break;
   case 'uvscope+iterations': {
     const stream = require('uvscope').iterations();
     stop = () => stream.return();

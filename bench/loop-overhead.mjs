@@ -3,6 +3,7 @@
 // @datadog/native-metrics and Node's monitorEventLoopDelay, all measured in this run.
 //   node bench/loop-overhead.mjs [--iterations 2000000] [--requests 20000] [--rounds 9]
 //                                [--workloads immediate,http] [--variants a,b] [--cachegrind]
+//                                [--baseline <dir>]
 // Each measurement runs in its own process; variants are interleaved round by round so
 // machine noise hits them alike; tables show medians. Two clocks per run: CPU time (user +
 // system of the process: on a shared machine it leaves out the time other processes hold
@@ -10,6 +11,8 @@
 // addon of their own (bench/floor/floor.c), what any probe placed as uvscope's pays on this
 // Node. --cachegrind adds instructions, cache misses and branch mispredictions per iteration
 // (valgrind's cache and branch simulation, node --jitless), which do not depend on load.
+// --baseline <dir> adds "baseline": the uvscope built in another checkout (an earlier
+// commit, say), measured in the same rounds as this one.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     workloads: { type: 'string', default: 'immediate,http' },
     cachegrind: { type: 'boolean', default: false },
     variants: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 // The floor: three empty callbacks in an addon of their own (one prepare, two checks, as
@@ -43,13 +47,15 @@ try {
   console.log(`(floor not measured: building bench/floor/floor.c failed: ${String(error.stderr ?? error).trim().split('\n')[0]})`);
 }
 process.on('exit', () => fs.rmSync(floorAddon, { force: true }));
-const allVariants = ['none', ...(floorBuilt ? ['floor'] : []), 'uvscope', 'uvscope+iterations', 'datadog', 'eld-10ms', 'eld-per-iteration'];
+const baseline = values.baseline === undefined ? undefined : path.resolve(values.baseline);
+const allVariants = ['none', ...(floorBuilt ? ['floor'] : []), ...(baseline ? ['baseline'] : []), 'uvscope', 'uvscope+iterations', 'datadog', 'eld-10ms', 'eld-per-iteration'];
 // --variants none,floor,uvscope,datadog: fewer variants, so more rounds fit in the same time.
-const variants = values.variants === undefined ? allVariants : allVariants.filter((v) => v === 'none' || values.variants.split(',').includes(v));
+const variants = values.variants === undefined ? allVariants : allVariants.filter((v) => v === 'none' || (v === 'baseline' && baseline) || values.variants.split(',').includes(v));
+const childEnv = { ...process.env, UVSCOPE_FLOOR_ADDON: floorAddon, ...(baseline ? { UVSCOPE_BASELINE: baseline } : {}) };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const run = (variant, workload, count) =>
   JSON.parse(
-    execFileSync(process.execPath, [child, variant, workload, String(count)], { cwd: root, env: { ...process.env, UVSCOPE_FLOOR_ADDON: floorAddon } })
+    execFileSync(process.execPath, [child, variant, workload, String(count)], { cwd: root, env: childEnv })
       .toString()
       .trim(),
   );
@@ -95,33 +101,75 @@ for (const workload of values.workloads.split(',')) {
 if (values.cachegrind) {
   const n = 20000;
   const counters = { 'I refs': 'instructions', 'I1  misses': 'I1 misses', 'D1  misses': 'D1 misses', Branches: 'branches', Mispredicts: 'mispredicts' };
+  // Whole-process counts move by a few hundred instructions per iteration between runs (the
+  // interpreter's and GC's work is not the same twice), more than a probe costs; the
+  // functions of the probe itself, and libuv's loops over the prepare and check queues that
+  // call it, are counted exactly: cg_annotate per function, summed by name.
+  const own = {
+    floor: /^\?\?\?:(OnPrepare|OnCheck)$/,
+    uvscope: /:uvscope::/,
+    baseline: /:uvscope::/,
+    datadog: /:datadog::/,
+  };
+  const libuvRunners = /:uv__run_(prepare|check)$/;
+  const events = ['Ir', 'I1mr', 'D1mr', 'Bc', 'Bcm', 'Bi', 'Bim'];
+  const perFunction = (file, pattern) => {
+    const text = execFileSync('cg_annotate', [`--show=${events.join(',')}`, '--threshold=0', file], { maxBuffer: 1 << 28 }).toString();
+    const sum = Object.fromEntries(events.map((e) => [e, 0]));
+    for (const line of text.split('\n')) {
+      const tokens = line.replace(/\(\s*[\d.]+%\)/g, ' ').trim().split(/\s+/);
+      if (tokens.length !== events.length + 1 || !pattern.test(tokens[events.length])) continue;
+      events.forEach((e, i) => (sum[e] += tokens[i] === '.' ? 0 : Number(tokens[i].replaceAll(',', ''))));
+    }
+    return sum;
+  };
+  const outFile = (variant, count) => path.join(os.tmpdir(), `uvscope-cg-${process.pid}-${variant}-${count}.out`);
   const collect = (variant, count) => {
+    const file = outFile(variant, count);
     const out = execFileSync(
       'sh',
       [
         '-c',
-        `valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes --cachegrind-out-file=/dev/null "${process.execPath}" --jitless "${child}" ${variant} immediate ${count} 2>&1 >/dev/null`,
+        `valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes --cachegrind-out-file="${file}" "${process.execPath}" --jitless "${child}" ${variant} immediate ${count} 2>&1 >/dev/null`,
       ],
-      { cwd: root, env: { ...process.env, UVSCOPE_FLOOR_ADDON: floorAddon } },
+      { cwd: root, env: childEnv },
     ).toString();
     const totals = {};
     for (const [label, name] of Object.entries(counters)) {
       const match = new RegExp(`${label.replace(/ +/g, '\\s+')}:\\s+([\\d,]+)`).exec(out);
       totals[name] = match === null ? NaN : Number(match[1].replaceAll(',', ''));
     }
-    return totals;
+    const probe = own[variant] === undefined ? undefined : perFunction(file, own[variant]);
+    const runners = perFunction(file, libuvRunners);
+    fs.rmSync(file, { force: true });
+    return { totals, probe, runners };
   };
   // The child warms up with as many iterations as it measures: the two runs differ by 2n.
   console.log(`\ncachegrind (node --jitless, setImmediate chain): per iteration, from runs of ${n} and ${2 * n} iterations`);
+  console.log('whole process (moves by hundreds of instructions between runs):');
   console.log(`${'variant'.padEnd(12)}${Object.values(counters).map((name) => name.padStart(13)).join('')}`);
   const per = {};
-  for (const variant of variants.filter((v) => ['none', 'floor', 'uvscope', 'datadog'].includes(v))) {
+  const exact = [];
+  for (const variant of variants.filter((v) => ['none', 'floor', 'baseline', 'uvscope', 'datadog'].includes(v))) {
     const [small, large] = [collect(variant, n), collect(variant, 2 * n)];
-    per[variant] = Object.fromEntries(Object.values(counters).map((name) => [name, (large[name] - small[name]) / (2 * n)]));
+    per[variant] = Object.fromEntries(Object.values(counters).map((name) => [name, (large.totals[name] - small.totals[name]) / (2 * n)]));
     console.log(`${variant.padEnd(12)}${Object.values(per[variant]).map((x) => x.toFixed(1).padStart(13)).join('')}`);
+    const delta = (a, b) => Object.fromEntries(events.map((e) => [e, (b[e] - a[e]) / (2 * n)]));
+    exact.push({ variant, probe: small.probe && delta(small.probe, large.probe), runners: delta(small.runners, large.runners) });
   }
-  const added = (variant, name) => (per[variant][name] - per.none[name]).toFixed(1);
-  for (const variant of Object.keys(per).filter((v) => v !== 'none')) {
-    console.log(`${variant} adds ${added(variant, 'instructions')} instructions, ${added(variant, 'mispredicts')} mispredicted branches, ${added(variant, 'D1 misses')} D1 and ${added(variant, 'I1 misses')} I1 misses per iteration`);
+  if (per.none !== undefined) {
+    const added = (variant, name) => (per[variant][name] - per.none[name]).toFixed(1);
+    for (const variant of Object.keys(per).filter((v) => v !== 'none')) {
+      console.log(`${variant} adds ${added(variant, 'instructions')} instructions, ${added(variant, 'mispredicts')} mispredicted branches, ${added(variant, 'D1 misses')} D1 and ${added(variant, 'I1 misses')} I1 misses per iteration`);
+    }
   }
+  console.log("\nthe probe's own functions, and libuv's uv__run_prepare + uv__run_check that call them (exact):");
+  console.log(`${'variant'.padEnd(12)}${['', ...events].map((e) => e.padStart(8)).join('')}`);
+  const row = (label, values) => console.log(`${label.padEnd(20)}${events.map((e) => values[e].toFixed(1).padStart(8)).join('')}`);
+  for (const { variant, probe, runners } of exact) {
+    if (probe !== undefined) row(`${variant} own`, probe);
+    row(`${variant} libuv`, runners);
+  }
+  console.log('(Ir instructions, I1mr/D1mr L1 misses, Bc/Bi conditional/indirect branches, Bcm/Bim their mispredictions;');
+  console.log(" Datadog's own count leaves out the uv_hrtime/clock_gettime it calls, uvscope's reads the TSC inline)");
 }

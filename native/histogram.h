@@ -33,11 +33,11 @@ class Histogram {
   static constexpr size_t kCopySize = kHeader + kBuckets;
 
   // Branch-free: bucket = shift * kSubCount + (value >> shift), where shift is how far the
-  // value's top bit lies above kSubBits (0 for values below kSubCount, which index
-  // themselves); values of 2^kMaxBits and more land in the last bucket.
+  // value's top bit lies above kSubBits (0 for values below 2 * kSubCount, which index
+  // themselves: setting bit kSubBits gives them that top bit without a compare); values of
+  // 2^kMaxBits and more land in the last bucket.
   static size_t BucketOf(uint64_t value) {
-    const unsigned top = HighestBit(value | 1);
-    const unsigned shift = top > kSubBits ? top - kSubBits : 0;
+    const unsigned shift = HighestBit(value | kSubCount) - kSubBits;
     const uint64_t index = static_cast<uint64_t>(shift) * kSubCount + (value >> shift);
     return static_cast<size_t>(index < kBuckets ? index : kBuckets - 1);
   }

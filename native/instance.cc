@@ -86,6 +86,7 @@ void Instance::Own(const uv_handle_t* handle) {
 void Instance::AddTick(TickFn fn, void* data) {
   assert(tick_count_ < kMaxTicks);
   if (tick_count_ < kMaxTicks) ticks_[tick_count_++] = {fn, data};
+  next_tick_ns_ = 0;
 }
 
 bool Instance::IsOwn(const uv_handle_t* handle) const {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "hints.h"
+
 namespace uvscope {
 
 // A part of uvscope that owns libuv handles or requests on one environment's loop.
@@ -80,14 +82,24 @@ class Instance {
   static constexpr size_t kMaxOwnHandles = 16;
 
   // Per-iteration hooks: the loop probe's prepare callback runs them with the timestamp it
-  // took, so every component shares one callback and one clock read per iteration. Loop
-  // thread only; native code only; at most kMaxTicks.
-  using TickFn = void (*)(void* data, uint64_t now_ns);
+  // took, so every component shares one callback and one clock read per iteration. Each
+  // returns when it next needs to run (probe clock ns; 0 = next iteration, UINT64_MAX =
+  // until WakeTicks()), and until the earliest of those the prepare pays one compare.
+  // Loop thread only; native code only; at most kMaxTicks.
+  using TickFn = uint64_t (*)(void* data, uint64_t now_ns);
   static constexpr size_t kMaxTicks = 4;
   void AddTick(TickFn fn, void* data);
-  void RunTicks(uint64_t now_ns) const {
-    for (size_t i = 0; i < tick_count_; ++i) ticks_[i].fn(ticks_[i].data, now_ns);
+  void RunTicks(uint64_t now_ns) {
+    if (UVSCOPE_LIKELY(now_ns < next_tick_ns_)) return;
+    uint64_t next = UINT64_MAX;
+    for (size_t i = 0; i < tick_count_; ++i) {
+      const uint64_t due = ticks_[i].fn(ticks_[i].data, now_ns);
+      next = due < next ? due : next;
+    }
+    next_tick_ns_ = next;
   }
+  // A tick's schedule changed (loop thread): run every tick at the next iteration.
+  void WakeTicks() { next_tick_ns_ = 0; }
 
   void Own(const uv_handle_t* handle);
   bool IsOwn(const uv_handle_t* handle) const;
@@ -117,6 +129,7 @@ class Instance {
     TickFn fn;
     void* data;
   };
+  uint64_t next_tick_ns_ = 0;
   Tick ticks_[kMaxTicks] = {};
   size_t tick_count_ = 0;
 };

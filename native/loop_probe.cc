@@ -391,7 +391,7 @@ void LoopProbe::OrderChecks() {
 }
 
 uint64_t LoopProbe::IdleNs() {
-  if (idle_read_ == IdleRead::kDirect) return *static_cast<const volatile uint64_t*>(idle_field_);
+  if (UVSCOPE_LIKELY(idle_read_ == IdleRead::kDirect)) return *static_cast<const volatile uint64_t*>(idle_field_);
   const uint64_t locked = uv_metrics_idle_time(instance_->loop());
   if (idle_read_ == IdleRead::kUnverified) Verify(locked);
   return locked;
@@ -438,10 +438,11 @@ uint64_t LoopProbe::EventsNow() const {
 void LoopProbe::OnPrepare(uv_prepare_t* handle) {
   auto* self = static_cast<LoopProbe*>(handle->data);
   const uint64_t now = self->clock_.NowNs();
-  if (self->completed_) self->Complete(now);
+  if (UVSCOPE_LIKELY(self->completed_)) self->Complete(now);
   self->instance_->RunTicks(now);
   const QueueLink* head = Link(self->check_queue_);
-  if (head->next != Link(&self->check_start_.queue) || head->prev != Link(&self->check_end_.queue)) {
+  if (UVSCOPE_UNLIKELY(head->next != Link(&self->check_start_.queue) ||
+                       head->prev != Link(&self->check_end_.queue))) {
     self->OrderChecks();
   }
   ++self->index_;
@@ -467,7 +468,7 @@ void LoopProbe::Complete(uint64_t now) {
   LoopRecorder& r = *recorder_;
   const uint64_t duration = now - start_ns_;
   const uint64_t timers = now - check_end_ns_;
-  if (r.credit_index.load(std::memory_order_acquire) == index_) {
+  if (UVSCOPE_UNLIKELY(r.credit_index.load(std::memory_order_acquire) == index_)) {
     // The watchdog saw libuv lose a wait of this iteration to EINTR: it was waiting.
     const uint64_t credit = r.credit_ns.load(std::memory_order_relaxed);
     const uint64_t lost = credit < poll_ns_ ? credit : poll_ns_;
@@ -476,7 +477,7 @@ void LoopProbe::Complete(uint64_t now) {
   }
   const uint64_t busy = duration - poll_wait_ns_;  // poll_wait_ns_ <= the time in poll
   r.Stage(busy, poll_ns_, poll_wait_ns_, check_ns_, timers);
-  if (r.stall_index.load(std::memory_order_relaxed) == index_) {
+  if (UVSCOPE_UNLIKELY(r.stall_index.load(std::memory_order_relaxed) == index_)) {
     const uint64_t phase = poll_ns_ >= check_ns_ ? (poll_ns_ >= timers ? 0 : 2) : (check_ns_ >= timers ? 1 : 2);
     r.stall_busy_phase.store(busy << 2 | phase, std::memory_order_relaxed);
     r.stall_done.store(index_, std::memory_order_release);

@@ -59,6 +59,11 @@ struct LoopRecorder {
   std::atomic<bool> ring_enabled{false};
   std::atomic<uint64_t> ring_min_busy_ns{0};
 
+ private:
+  size_t staged_ = 0;  // rows in stage_; here, beside the other fields each iteration touches
+
+ public:
+
   // Loop thread only.
   void Stage(uint64_t busy, uint64_t poll, uint64_t poll_wait, uint64_t check, uint64_t timers) {
     uint64_t* row = stage_[staged_++];
@@ -182,7 +187,6 @@ struct LoopRecorder {
 
  private:
   uint64_t stage_[kStageSize][kImages];  // one row per iteration: 40 bytes written each
-  size_t staged_ = 0;
   uint64_t last_busy_ns_ = 0;  // the last folded iteration's busy time; loop thread only
 
   // kRingSize slots (256 KB): allocated by the thread's first iterations() reader, freed
@@ -225,7 +229,7 @@ class LoopProbe : public Component {
 
   void Complete(uint64_t now);
   void Fold();  // recorder_->Fold() and publish the event counters
-  void OrderChecks();
+  UVSCOPE_COLD void OrderChecks();
   bool MaySleep() const;
   uint64_t IdleNs();
   void Verify(uint64_t locked);
@@ -243,9 +247,16 @@ class LoopProbe : public Component {
 
   std::shared_ptr<LoopRecorder> shared_recorder_;  // owns *recorder_
 
-  // Hot state, loop thread only, kept together.
+  // Hot state, loop thread only, kept together: what every iteration reads or writes is in
+  // the first four cache lines of the object, from clock_ to iteration_events_.
   const Clock clock_;
   LoopRecorder* const recorder_;
+  Instance* const instance_;
+  // Direct reads of libuv's loop metrics (loop->internal_fields), verified at run time.
+  const uint64_t* idle_field_ = nullptr;     // provider_idle_time
+  const uint64_t* events_field_ = nullptr;   // metrics.events (libuv >= 1.45)
+  void* check_queue_ = nullptr;              // &loop->check_handles
+  const void* idle_queue_ = nullptr;         // &loop->idle_handles
   bool in_iteration_ = false;   // a prepare was seen
   bool in_check_ = false;       // the start of this iteration's check was seen
   bool completed_ = false;      // the end of this iteration's check was seen
@@ -260,6 +271,7 @@ class LoopProbe : public Component {
   uint64_t check_ns_ = 0;
   uint64_t events_at_check_ = 0;
   uint64_t iteration_events_ = LoopRecorder::kUnknownEvents;
+  const uint64_t* waiting_field_ = nullptr;  // metrics.events_waiting (libuv >= 1.45), read at folds
   // Hand-off to a waiting iterations() consumer (same thread: no atomics needed). Armed by
   // JavaScript while a consumer waits; the first ring record at least wake_min_busy_ns_
   // busy disarms it and starts wake_, due now: the loop does not sleep in that iteration's
@@ -275,14 +287,6 @@ class LoopProbe : public Component {
   // a consumer of a busy loop is woken about once a millisecond, not every iteration.
   bool handoff_pending_ = false;
   uint64_t handoff_since_ns_ = 0;
-  // Direct reads of libuv's loop metrics (loop->internal_fields), verified at run time.
-  const uint64_t* idle_field_ = nullptr;     // provider_idle_time
-  const uint64_t* events_field_ = nullptr;   // metrics.events (libuv >= 1.45)
-  const uint64_t* waiting_field_ = nullptr;  // metrics.events_waiting (libuv >= 1.45)
-  void* check_queue_ = nullptr;              // &loop->check_handles
-  const void* idle_queue_ = nullptr;         // &loop->idle_handles
-
-  Instance* const instance_;
   uv_prepare_t prepare_;
   uv_check_t check_start_;
   uv_check_t check_end_;

@@ -312,9 +312,9 @@ void ThreadpoolProbe::Close() {
   }
 }
 
-void ThreadpoolProbe::OnTick(void* data, uint64_t now) {
+uint64_t ThreadpoolProbe::OnTick(void* data, uint64_t now) {
   auto* self = static_cast<ThreadpoolProbe*>(data);
-  if (!self->started_) return;
+  if (!self->started_) return UINT64_MAX;
   uv_loop_t* loop = self->instance_->loop();
   if (self->in_flight_) {
     // Nothing but the probe keeps the loop alive: let it end.
@@ -322,11 +322,11 @@ void ThreadpoolProbe::OnTick(void* data, uint64_t now) {
       self->cancel_requested_ = true;
       uv_cancel(reinterpret_cast<uv_req_t*>(&self->work_));
     }
-    return;
+    return 0;  // every iteration until it completes
   }
-  if (self->period_ns_ == 0) return;
-  if (now - self->last_submit_ns_ < self->period_ns_) return;
-  if (loop->active_handles == 0 && loop->active_reqs.count == 0) return;  // the loop is ending
+  if (self->period_ns_ == 0) return UINT64_MAX;  // ConfigurePeriod wakes the ticks
+  if (now - self->last_submit_ns_ < self->period_ns_) return self->last_submit_ns_ + self->period_ns_;
+  if (loop->active_handles == 0 && loop->active_reqs.count == 0) return 0;  // the loop is ending
   self->last_submit_ns_ = now;
   self->submit_ns_ = now;
   // Until a probe has completed, this submission may be the one that starts the pool:
@@ -335,11 +335,12 @@ void ThreadpoolProbe::OnTick(void* data, uint64_t now) {
   self->startup_ = g_configured_size.load(std::memory_order_relaxed) == 0;
   self->cpu_wait_ns_ = kUnknownNs;
   self->start_ns_.store(0, std::memory_order_relaxed);
-  if (uv_queue_work(loop, &self->work_, OnWork, OnAfterWork) != 0) return;
+  if (uv_queue_work(loop, &self->work_, OnWork, OnAfterWork) != 0) return now + self->period_ns_;
   self->in_flight_ = true;
   self->cancel_requested_ = false;
   self->submitted_.store(self->submitted_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   self->instance_->Retain();
+  return 0;
 }
 
 void ThreadpoolProbe::OnWork(uv_work_t* req) {
@@ -433,6 +434,7 @@ Napi::Value ThreadpoolProbe::Configure(const Napi::CallbackInfo& info) {
     return {};
   }
   period_ns_ = static_cast<uint64_t>(period);
+  instance_->WakeTicks();
   return Napi::Number::New(env, static_cast<double>(period_ns_));
 }
 

@@ -54,7 +54,7 @@ class ThreadpoolProbe : public Component {
   static void Init(Napi::Env env, Napi::Object exports, Instance* instance);
 
  private:
-  static void OnTick(void* data, uint64_t now_ns);
+  static uint64_t OnTick(void* data, uint64_t now_ns);
   static void OnWork(uv_work_t* req);
   static void OnAfterWork(uv_work_t* req, int status);
 
