@@ -247,8 +247,8 @@ class LoopProbe : public Component {
 
   std::shared_ptr<LoopRecorder> shared_recorder_;  // owns *recorder_
 
-  // Hot state, loop thread only, kept together: what every iteration reads or writes is in
-  // the first four cache lines of the object, from clock_ to iteration_events_.
+  // Hot state, loop thread only, kept together: what every iteration reads or writes lies
+  // between clock_ and iteration_events_, so it spans as few cache lines as it can.
   const Clock clock_;
   LoopRecorder* const recorder_;
   Instance* const instance_;
