@@ -77,8 +77,11 @@ describe('iterations()', () => {
       const stream = iterations({ minBusyMs: 20 });
       const spin = (ms) => { const e = performance.now() + ms; while (performance.now() < e); };
       const out = {};
-      setTimeout(() => spin(30), 10);
-      setTimeout(() => {
+      // Armed from the loop, not the main script: a box that stalls the start-up would run a
+      // timer armed there before the loop's first iteration, outside any record. The read is
+      // armed after the spin, so it runs in a later iteration, after the spin's has ended.
+      setImmediate(() => setTimeout(() => { spin(30); setTimeout(read, 50); }, 10));
+      const read = () => {
         out.first = stream.readNow().map((r) => Math.round(r.busyMs));
         out.again = stream.readNow().length; // taken out: nothing twice
         // One more iteration completes the 40 ms one: the timer is armed after the spin, so it
@@ -87,7 +90,7 @@ describe('iterations()', () => {
           spin(40);
           setTimeout(() => {}, 20);
         });
-      }, 100);
+      };
       process.on('exit', () => {
         out.atExit = stream.readNow().map((r) => Math.round(r.busyMs));
         void stream.return();
