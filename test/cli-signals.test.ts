@@ -2,7 +2,7 @@
 // terminal's Ctrl-C reaches the whole foreground process group (the program too), so the
 // CLI must not pass it on again; a `kill` to uvscope's pid alone must be passed on. The
 // program (test/fixtures/cli-graceful.cjs) exits 130 after its first SIGINT, 143 after its
-// first SIGTERM, and 99 ("force quit") on a second signal. Needs tmux.
+// first SIGTERM, 129 after its first SIGHUP, and 99 ("force quit") on a second signal. Needs tmux.
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -69,7 +69,10 @@ describe('signals reach the program exactly once', () => {
     expect(/EXIT=(\d+)/.exec(screen)![1]).toBe('130');
   });
 
-  it('SIGTERM from a supervisor to uvscope (no terminal): the program sees it once', async () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)('%s from a supervisor to uvscope (no terminal): the program sees it once', async (signal, exitCode) => {
     const child = spawn(process.execPath, [cli, '--no-summary', '--', process.execPath, fixture('cli-graceful.cjs')], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -86,10 +89,10 @@ describe('signals reach the program exactly once', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     await ready;
     await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGTERM');
+    child.kill(signal);
     const code = await exited;
-    expect(signalsSeen(stdout)).toEqual(['got SIGTERM 1']);
-    expect(code).toBe(143);
+    expect(signalsSeen(stdout)).toEqual([`got ${signal} 1`]);
+    expect(code).toBe(exitCode);
   });
 });
 

@@ -114,6 +114,34 @@ describe('threadpool(): occupancy', () => {
     }
   });
 
+  it("leaves the pool's start-up out of the queue wait: the probe that started 128 threads is not counted", async () => {
+    // libuv creates every pool thread inside the first uv_queue_work and waits for them:
+    // the first probe's wait is 128 thread creations, which no later probe waits for.
+    const r = await run(
+      `
+      const { threadpool, configureThreadpool } = require('uvscope');
+      configureThreadpool({ probeIntervalMs: 20 });
+      const keep = setInterval(() => {}, 1);
+      const out = {};
+      const poll = setInterval(() => {
+        const t = threadpool();
+        if (out.atStart === undefined && t.started) out.atStart = t.queueWait.count;
+        if (out.atStart !== undefined && t.queueWait.count >= 3) {
+          out.later = t.queueWait.count;
+          clearInterval(poll);
+          clearInterval(keep);
+          console.log(JSON.stringify(out));
+        }
+      }, 1);
+    `,
+      { UV_THREADPOOL_SIZE: '128' },
+    );
+    // When the pool is seen started, the probe that started it has completed, uncounted;
+    // the later ones are counted (the test reads each of them).
+    expect(r.atStart).toBe(0);
+    expect(r.later).toBeGreaterThanOrEqual(3);
+  });
+
   it('clamps UV_THREADPOOL_SIZE the way libuv does', async () => {
     const r = await run(
       `
