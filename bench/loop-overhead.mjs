@@ -13,6 +13,8 @@
 // (valgrind's cache and branch simulation, node --jitless), which do not depend on load.
 // --baseline <dir> adds "baseline": the uvscope built in another checkout (an earlier
 // commit, say), measured in the same rounds as this one.
+// Separate processes differ by +-40-70 ns per iteration on a shared VM (code layout, heap,
+// neighbours): bench/loop-toggle.mjs measures the same probes inside one process, steadier.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
