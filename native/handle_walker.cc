@@ -8,7 +8,6 @@
 #include <cstring>
 #include <limits>
 #include <utility>
-#include <vector>
 
 #ifndef _WIN32
 #include <sys/socket.h>
@@ -95,13 +94,6 @@ struct Walk {
   Interned interned[kInterned];
   size_t interned_count = 0;
   size_t interned_next = 0;  // round robin once full
-  // Records matched to the cache by address and fd, in walk order, checked after the walk.
-  struct Candidate {
-    double* record;
-    uv_tcp_t* tcp;
-    uv_os_fd_t fd;
-  };
-  std::vector<Candidate> candidates;
 };
 
 struct Count {
@@ -302,7 +294,6 @@ void Details(Walk& walk, uv_handle_t* handle, double* record, uint32_t& flags, b
         // Probably the socket the cache describes; Confirm() decides after the walk.
         record[kCookie] = cached[2];
         flags |= kKnown;
-        walk.candidates.push_back({record, tcp, fd});
         return;
       }
       record[kCookie] = Cookie(fd);
@@ -381,16 +372,27 @@ void OnHandle(uv_handle_t* handle, void* arg) {
 // same handle at that address, whose connected or listening socket kept its endpoints.
 // So one getsockopt confirms every match up to the last good one; a match after it (a new
 // handle at a freed address that got a freed descriptor) is read in full.
+// The matches are the records flagged kKnown, found from the last record back: no list of
+// them is kept (a listing allocates nothing). A match's handle is the one at its id and its
+// descriptor the one in its record: the walk met it alive just now, and nothing ran since.
+// (Only where a descriptor is a cache key: FdKey() never matches on Windows.)
 void Confirm(Walk& walk) {
-  for (size_t i = walk.candidates.size(); i-- > 0;) {
-    const auto [record, tcp, fd] = walk.candidates[i];
+#ifndef _WIN32
+  for (size_t i = walk.count; i-- > 0;) {
+    double* record = walk.records + i * kStride;
+    auto flags = static_cast<uint32_t>(record[kFlags]);
+    if (!(flags & kKnown)) continue;
+    const auto fd = static_cast<uv_os_fd_t>(record[kFd]);
     const double cookie = Cookie(fd);
     if (cookie == record[kCookie]) return;
-    auto flags = static_cast<uint32_t>(record[kFlags]) & ~static_cast<uint32_t>(kKnown);
+    flags &= ~static_cast<uint32_t>(kKnown);
     record[kCookie] = cookie;
-    TcpEndpoints(walk, tcp, fd, record, flags);
+    TcpEndpoints(walk, reinterpret_cast<uv_tcp_t*>(static_cast<uintptr_t>(record[kId])), fd, record, flags);
     record[kFlags] = flags;
   }
+#else
+  (void)walk;
+#endif
 }
 
 void OnHandleCount(uv_handle_t* handle, void* arg) {
