@@ -46,6 +46,7 @@ export type {
   StackFrame,
   StallFrame,
   StallRecord,
+  StallStream,
   StallsOptions,
   StreamInfoCommon,
   TcpHandleInfo,

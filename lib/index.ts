@@ -86,7 +86,7 @@ export type { RuntimeInfo } from './binding.js';
 export type { HandlesOptions, HandleSummaryOptions, WhyAliveOptions } from './handles.js';
 export type { IterationsOptions, IterationStream } from './iterations.js';
 export type { LoopProbeInfo } from './loop.js';
-export type { StallsOptions } from './stalls.js';
+export type { StallStream, StallsOptions } from './stalls.js';
 export type { ThreadpoolOptions, ThreadpoolSettings } from './threadpool.js';
 export type { WatchOptions } from './watch.js';
 export type {

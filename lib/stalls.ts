@@ -20,6 +20,16 @@ export interface StallsOptions {
   ref?: boolean;
 }
 
+/** The stream `stalls()` returns. */
+export interface StallStream extends AsyncIterableIterator<StallRecord> {
+  /**
+   * Stall records lost so far because this consumer fell behind: the watchdog queues up to
+   * 16 for each consumer, and a consumer whose loop is itself blocked (the main thread,
+   * while workers stall) cannot take them. Counted, never silently gone.
+   */
+  readonly dropped: number;
+}
+
 const NS_TO_MS = 1e-6;
 
 /** Turns the watchdog's record into the public one (times on the performance.now() base). */
@@ -75,7 +85,7 @@ export function releaseCapture(): void {
 /** Builds `stalls()` over the binding. */
 export function makeStalls(native: NativeBinding) {
   const offsetMs = perfOffsetMs();
-  return function stalls(options?: StallsOptions): AsyncIterableIterator<StallRecord> {
+  return function stalls(options?: StallsOptions): StallStream {
     const opts = optionsObject(options);
     const thresholdMs = numberOption(opts.thresholdMs, 'options.thresholdMs', 50, { min: 1, max: 3_600_000 });
     const signal = signalOption(opts.signal, 'options.signal');
@@ -86,8 +96,10 @@ export function makeStalls(native: NativeBinding) {
     const waiters: { resolve: (r: IteratorResult<StallRecord>) => void; reject: (e: unknown) => void }[] = [];
     let done = false;
     let failure: { reason: unknown } | undefined;
+    let dropped = 0;
 
-    const id = native.stallSubscribe(thresholdMs * 1e6, (records, _dropped, clockNowNs, hrNowNs) => {
+    const id = native.stallSubscribe(thresholdMs * 1e6, (records, lost, clockNowNs, hrNowNs) => {
+      dropped += lost;
       for (const raw of records) ready.push(toStallRecord(raw, clockNowNs, hrNowNs, offsetMs));
       while (waiters.length > 0 && ready.length > 0) waiters.shift()!.resolve({ done: false, value: ready.shift()! });
     }, ref);
@@ -107,7 +119,10 @@ export function makeStalls(native: NativeBinding) {
     }
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    const iterator: AsyncIterableIterator<StallRecord> = {
+    const iterator: StallStream = {
+      get dropped() {
+        return dropped;
+      },
       next() {
         if (failure !== undefined) return Promise.reject(failure.reason);
         if (ready.length > 0) return Promise.resolve({ done: false, value: ready.shift()! });
@@ -133,8 +148,9 @@ export function makeStalls(native: NativeBinding) {
   };
 }
 
-function ended(reason: unknown): AsyncIterableIterator<StallRecord> {
-  const iterator: AsyncIterableIterator<StallRecord> = {
+function ended(reason: unknown): StallStream {
+  const iterator: StallStream = {
+    dropped: 0,
     next: () => Promise.reject(reason),
     return: () => Promise.resolve({ done: true, value: undefined }),
     throw: (error?: unknown) => Promise.reject(error),

@@ -67,6 +67,48 @@ describe('stalls(): lifecycle and scope', () => {
     if (linux) expect(got[0]!.thread).toEqual({ state: 'running', syscall: null });
   });
 
+  it('counts the records a consumer could not take in `dropped`: workers stall while its loop is blocked', async () => {
+    // Two workers stall 25 times each while the main thread's loop (the consumer) is blocked
+    // for their whole run: the watchdog keeps 16 records for it and counts the rest.
+    const result = await runScript(`
+      const { Worker } = require('node:worker_threads');
+      const { stalls } = require('uvscope');
+      const stream = stalls({ thresholdMs: 50 });
+      const source = "require('uvscope'); const { parentPort } = require('node:worker_threads');" +
+        "parentPort.once('message', () => { let n = 0; const spin = (ms) => { const e = Date.now() + ms; while (Date.now() < e); };" +
+        "const step = () => { spin(70); if (++n < 25) setImmediate(step); else parentPort.postMessage('done'); }; setImmediate(step); });" +
+        "parentPort.postMessage('ready');";
+      const workers = [0, 1].map(() => new Worker(source, { eval: true }));
+      const once = (w, what) => new Promise((r) => w.on('message', (m) => m === what && r()));
+      Promise.all(workers.map((w) => once(w, 'ready'))).then(() => {
+        const done = Promise.all(workers.map((w) => once(w, 'done')));
+        for (const w of workers) w.postMessage('go');
+        // Read once this loop runs again and both workers are done.
+        done.then(async () => {
+          await new Promise((r) => setTimeout(r, 200));
+          const got = [];
+          for (;;) {
+            const r = await Promise.race([stream.next(), new Promise((r) => setTimeout(() => r(null), 300))]);
+            if (r === null) break;
+            got.push(r.value);
+          }
+          console.log(JSON.stringify({ workers: got.filter((r) => r.threadId !== 0).length, dropped: stream.dropped }));
+          await stream.return();
+          for (const w of workers) w.terminate();
+        });
+        // The consumer's loop blocked for about the workers' whole run (1.75 s each).
+        const spin = (ms) => { const e = Date.now() + ms; while (Date.now() < e); };
+        spin(25 * 70 * 1.5 + 500);
+      });
+    `);
+    expect(result.stderr).toBe('');
+    const { workers, dropped } = JSON.parse(result.stdout) as { workers: number; dropped: number };
+    expect(dropped).toBeGreaterThan(0);
+    // 50 worker stalls (and the main thread's own): kept plus counted, none silently gone.
+    expect(workers + dropped).toBeGreaterThanOrEqual(45);
+    expect(workers + dropped).toBeLessThanOrEqual(51);
+  });
+
   it('the capture worker is not listed in threads() and never keeps the process alive', async () => {
     const result = await runScript(`
       const { stalls, threads } = require('uvscope');

@@ -110,13 +110,16 @@ assertType<Equal<uvscope.HistogramBucket, { lowNs: number; highNs: number; count
 assertType<Equal<uvscope.ThreadHistograms['phases']['poll'] | uvscope.ThreadHistograms['busy'], uvscope.RawHistogram>>();
 // The loop probe's clock: the x64 TSC, the arm64 generic timer, or uv_hrtime().
 assertType<Equal<uvscope.RuntimeInfo['loopClock'], 'tsc' | 'cntvct' | 'hrtime'>>();
-// Stalls: the fields exactly as issue 11 types them.
+// Stalls: the fields exactly as issue 11 types them; the stream is an
+// AsyncIterableIterator<StallRecord> that also counts what it lost.
 assertType<
   Equal<
     typeof uvscope.stalls,
-    (options?: { thresholdMs?: number; signal?: AbortSignal; ref?: boolean }) => AsyncIterableIterator<uvscope.StallRecord>
+    (options?: { thresholdMs?: number; signal?: AbortSignal; ref?: boolean }) => uvscope.StallStream
   >
 >();
+assertType<uvscope.StallStream extends AsyncIterableIterator<uvscope.StallRecord> ? true : false>();
+assertType<Equal<Pick<uvscope.StallStream, 'dropped'>, { readonly dropped: number }>>();
 assertType<Equal<uvscope.StallFrame, { functionName: string; url: string; line: number; column: number }>>();
 assertType<
   Equal<
