@@ -126,4 +126,21 @@ describe('CLI stall groups', () => {
       '    readFileSync ← readConfig (config.js:2) × 2, longest 300ms',
     ]);
   });
+
+  it("never names uvscope's own code as the user's: its frames are skipped, and a stack of only its frames and Node's says so", async () => {
+    const { loadInternal, dist } = await import('./helpers/uvscope.js');
+    const { addStall, emptyStallState, stallGroups } = loadInternal<typeof import('../lib/cli/stalls.js')>('cli/stalls.js');
+    const state = emptyStallState();
+    // As captured on an express server: the stall was detected as pbkdf2Sync returned, and
+    // the stack landed in the microtask uvscope's pool tracking runs after a crypto call.
+    const settle = { functionName: 'settleCrypto', url: `${dist}/threadpool.js`, line: 53, column: 26 };
+    const microtask = { functionName: 'runMicrotask', url: 'node:internal/process/task_queues', line: 137, column: 8 };
+    const handler = { functionName: 'handler', url: 'file:///app/server.js', line: 12, column: 5 };
+    addStall(state, { uvscope: 1, type: 'stall', pid: 1, time: 0, threadId: 0, iteration: 1, startMs: 0, blockedMs: 57, busyMs: 57, phase: 'poll', capture: 'exact', stack: [settle, microtask], landedAfterMs: 1, thread: { state: 'running', syscall: null } });
+    addStall(state, { uvscope: 1, type: 'stall', pid: 1, time: 0, threadId: 0, iteration: 2, startMs: 0, blockedMs: 90, busyMs: 90, phase: 'poll', capture: 'exact', stack: [settle, handler], landedAfterMs: 1, thread: null });
+    expect(stallGroups(state).map((g) => g.where)).toEqual([
+      'settleCrypto ← handler (server.js:12)',
+      "(no frame of yours: the stack was taken after the block, in uvscope's own code, running)",
+    ]);
+  });
 });

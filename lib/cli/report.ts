@@ -12,9 +12,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { LoopStats } from '../types.js';
+import type { LoopStats, StallFrame, StallRecord } from '../types.js';
 import { CLIENT_SOURCE, STYLE } from './report-client.js';
 import { poolCpuWait, poolSaturated } from './model.js';
+import { stallWhere } from './stalls.js';
 import type { AliveLine, StartLine, ThreadLine, TimelineLine, WindowLine } from './protocol.js';
 import { frameText, processLabel, threadLabel } from './trace.js';
 
@@ -73,6 +74,20 @@ interface Stall {
   blockedMs: number | null;
   phase: string | null;
   stack: string[];
+  /** Where it was, as the summary groups stalls (`readFileSync ← handler (server.js:42)`). */
+  where: string | null;
+}
+
+const isFrame = (f: unknown): f is StallFrame => {
+  const x = f as Partial<StallFrame> | null;
+  return typeof x === 'object' && x !== null && typeof x.url === 'string' && typeof x.functionName === 'string' && typeof x.line === 'number';
+};
+
+/** The summary's `where` of a saved stall line's stack (a file's data: frames checked). */
+function stallWhereOf(stack: unknown, capture: unknown): string | null {
+  const frames = Array.isArray(stack) ? stack.filter(isFrame) : [];
+  if (frames.length === 0) return null;
+  return stallWhere({ stack: frames, capture: (typeof capture === 'string' ? capture : 'none') as StallRecord['capture'], thread: null });
 }
 
 interface ThreadData {
@@ -284,7 +299,7 @@ export class ReportBuilder {
       case 'stall': {
         // An episode comes twice: at once from the capture side while the thread is blocked
         // (busyMs null), and again when its iteration ended (final busyMs). One episode each.
-        const s = line as { startMs?: unknown; time?: unknown; blockedMs?: unknown; busyMs?: unknown; iteration?: unknown; phase?: unknown; stack?: unknown };
+        const s = line as { startMs?: unknown; time?: unknown; blockedMs?: unknown; busyMs?: unknown; iteration?: unknown; phase?: unknown; stack?: unknown; capture?: unknown };
         const when = typeof s.time === 'number' ? s.time : typeof s.startMs === 'number' && t.wallOffset !== null ? t.wallOffset + s.startMs : null;
         if (when === null) break;
         const final = typeof s.busyMs === 'number';
@@ -293,6 +308,7 @@ export class ReportBuilder {
           blockedMs: final ? (s.busyMs as number) : typeof s.blockedMs === 'number' ? s.blockedMs : null,
           phase: typeof s.phase === 'string' ? s.phase : null,
           stack: Array.isArray(s.stack) ? (s.stack as object[]).slice(0, 20).map((f) => frameText(f)) : [],
+          where: stallWhereOf(s.stack, s.capture),
         };
         const iteration = typeof s.iteration === 'number' ? s.iteration : null;
         if (iteration !== null && !final) {
@@ -304,7 +320,10 @@ export class ReportBuilder {
         if (open === undefined) t.stallsSeen++;
         else {
           t.stallsOpen.delete(iteration!);
-          if (stall.stack.length === 0) stall.stack = open.stack;
+          if (stall.stack.length === 0) {
+            stall.stack = open.stack;
+            stall.where = open.where;
+          }
         }
         t.stalls.push(stall);
         if (t.stalls.length >= 2 * STALL_CAP) {
@@ -485,8 +504,8 @@ function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: num
   if (t.stallsSeen > 0) {
     const frames = new Map<string, { count: number; blocked: number }>();
     for (const s of [...t.stalls, ...t.stallsOpen.values()]) {
-      const top = s.stack[0];
-      if (top === undefined) continue;
+      const top = s.where;
+      if (top === null) continue;
       const f = frames.get(top) ?? { count: 0, blocked: 0 };
       f.count++;
       f.blocked = Math.max(f.blocked, s.blockedMs ?? 0);

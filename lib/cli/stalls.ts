@@ -3,6 +3,8 @@
 // thread's stack). Each finished episode goes out as a 'stall' JSON line at once. The stream
 // is unref'd like everything the reporter starts. The watchdog also credits waits libuv lost
 // to a signal (EINTR), so a program stopped by SIGTERM does not end on a busy-looking window.
+import * as path from 'node:path';
+
 import type { StallFrame, StallRecord } from '../types.js';
 import { ENV_STALL, STALL_DEFAULT_MS, STALL_MAX_MS, type StallLine } from './protocol.js';
 
@@ -99,19 +101,30 @@ export function emptyStallState(): StallState {
   return { lines: [], groups: new Map(), counted: new Set() };
 }
 
-const userFrame = (f: StallFrame) => f.url !== '' && !f.url.startsWith('node:');
-const fileName = (url: string) => url.replace(/^file:\/\//, '').split('/').pop() ?? url;
+// uvscope's own JavaScript (this package's dist/, which the observed program loads through
+// the CLI's preload): instrumentation, never the program's code. Its pool tracking runs a
+// microtask after each crypto call, so a stall detected just as a synchronous crypto call
+// returned can land there; blaming that frame would send the user to uvscope.
+const ownDir = path.resolve(__dirname, '..') + path.sep;
+const filePath = (url: string) => url.replace(/^file:\/\//, '');
+const ownFrame = (f: StallFrame) => filePath(f.url).startsWith(ownDir);
+const userFrame = (f: StallFrame) => f.url !== '' && !f.url.startsWith('node:') && !ownFrame(f);
+const fileName = (url: string) => filePath(url).split('/').pop() ?? url;
 const frameText = (f: StallFrame) => `${f.functionName || '(anonymous)'} (${fileName(f.url)}:${f.line})`;
 
-/** Where a stall was: node internals collapsed to the innermost frame and the first user frame. */
+/**
+ * Where a stall was: node internals collapsed to the innermost frame and the first user
+ * frame; a stack of uvscope's own frames and Node's only says the block was over by then.
+ */
 export function stallWhere(s: Pick<StallRecord, 'stack' | 'capture' | 'thread'>): string {
   const stack = s.stack ?? [];
   const user = stack.find(userFrame);
   const inner = stack[0];
   if (user !== undefined) return inner !== undefined && inner !== user ? `${inner.functionName || '(native)'} ← ${frameText(user)}` : frameText(user);
+  const state = s.thread?.syscall ? `, in ${s.thread.syscall}` : s.thread ? `, ${s.thread.state}` : '';
+  if (stack.some(ownFrame)) return `(no frame of yours: the stack was taken after the block, in uvscope's own code${state})`;
   if (inner !== undefined) return frameText(inner);
-  const sys = s.thread?.syscall;
-  return `(no stack: ${s.capture}${sys ? `, in ${sys}` : s.thread ? `, ${s.thread.state}` : ''})`;
+  return `(no stack: ${s.capture}${state})`;
 }
 
 function groupParts(s: Pick<StallRecord, 'stack' | 'capture' | 'thread'>): GroupParts {
@@ -186,7 +199,7 @@ export function ongoingStallText(state: StallState, now: number, ms: (v: number)
   const s = ongoingStall(state);
   if (s === null) return null;
   const blocked = s.blockedMs + Math.max(0, now - s.time);
-  const frames = (s.stack ?? []).filter((f) => f.url !== '' && !f.url.startsWith('node:'));
+  const frames = (s.stack ?? []).filter(userFrame);
   const where = frames.length > 0 ? `in ${frames.map(frameText).join(' ← ')}` : stallWhere(s);
   return `${ms(blocked)} ${where}`;
 }
