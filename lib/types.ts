@@ -72,8 +72,10 @@ export interface ThreadpoolStats {
    */
   busy: number | null;
   /**
-   * Work items waiting for a thread now: tracked requests in flight less `busy`. Null
-   * unless tracking is on (`configureThreadpool({ track: true })`).
+   * Work items waiting for a thread now: tracked requests in flight less `busy`, and 0 while
+   * the threads' state shows one idle (an idle thread takes the next item at once; the
+   * requests in flight beyond those running are then done, waiting for the loop to run
+   * their callbacks). Null unless tracking is on (`configureThreadpool({ track: true })`).
    */
   queued: number | null;
   /** Where `busy` comes from: the pool threads' state (Linux), tracked requests, or nowhere. */

@@ -142,6 +142,26 @@ describe('threadpool(): occupancy', () => {
     expect(r.later).toBeGreaterThanOrEqual(3);
   });
 
+  it.runIf(process.platform === 'linux')('counts finished requests whose callbacks wait for a blocked loop as in flight, not queued', async () => {
+    // Four fs.stat calls finish on the pool in microseconds; their callbacks wait while this
+    // loop spins. Every thread is idle then: nothing waits for a thread.
+    const r = await run(`
+      const fs = require('node:fs');
+      const { threadpool, configureThreadpool } = require('uvscope');
+      configureThreadpool({ track: true, probeIntervalMs: 10 });
+      const keep = setInterval(() => {}, 5);
+      fs.stat(__filename, () => setTimeout(() => { // the probes have found every pool thread by then
+        clearInterval(keep);
+        for (let i = 0; i < 4; i++) fs.stat(__filename, () => {});
+        const end = performance.now() + 150;
+        while (performance.now() < end);
+        const t = threadpool();
+        console.log(JSON.stringify({ busy: t.busy, busySource: t.busySource, queued: t.queued, inFlight: t.inFlight.total }));
+      }, 600));
+    `);
+    expect(r).toEqual({ busy: 0, busySource: 'threads', queued: 0, inFlight: 4 });
+  });
+
   it('clamps UV_THREADPOOL_SIZE the way libuv does', async () => {
     const r = await run(
       `
