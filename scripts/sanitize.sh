@@ -30,4 +30,13 @@ node -e "
   if (!maps.includes('libasan') || !maps.includes('libubsan')) throw new Error('sanitizer runtimes not loaded');
   console.log('sanitized addon loaded');
 "
+# Regression check for allow_user_segv_handler=0: a crash ends as an ASan report with its
+# frames, not as Node's bare "Segmentation fault" (with =1 this prints nothing at all).
+crash=$(node -e "process.kill(process.pid, 'SIGSEGV')" 2>&1 || true)
+if ! grep -q 'AddressSanitizer: SEGV' <<<"$crash"; then
+  echo "a crash under the sanitizers did not end as an ASan report:"
+  echo "$crash" | head -5
+  exit 1
+fi
+echo "a crash ends as an ASan report"
 npx vitest run "$@"
