@@ -178,8 +178,14 @@ export interface NativeBinding {
   ): number;
   /** Removes a consumer (the last one joins the watchdog thread). */
   stallUnsubscribe(id: number): void;
-  /** Makes this thread the capture worker: `callback` is asked for each main-thread stall. */
-  stallAttachCapture(callback: (episode: number, iteration: number, requestHrNs: number) => void): void;
+  /**
+   * Makes this thread the capture worker: `callback` is asked for each main-thread stall
+   * (`episode` -1 when there is none to capture) and given the worker threads' stalls as
+   * they begin (no stack: a worker's cannot be taken), for the CLI to write at once.
+   */
+  stallAttachCapture(
+    callback: (episode: number, iteration: number, requestHrNs: number, workerStalls: NativeStallRecord[], clockNowNs: number, hrNowNs: number) => void,
+  ): void;
   /** The capture worker's answer: the main thread's iteration then, when it ran, and its frames (JSON). */
   stallCaptureResult(
     episode: number,

@@ -22,9 +22,10 @@ const stackBytes = native.stallLayout.stackBytes;
 
 type Session = inspector.Session & { connectToMainThread(): void };
 
-// Under the CLI, the episode goes out at once, while the main thread is still blocked (it
-// may never recover, or be killed): appended to the main thread's own channel file, whole
-// lines with O_APPEND as the reporter writes them. Its final line follows when it ends.
+// Under the CLI, the episode goes out at once, while the thread is still blocked (it may
+// never recover, or be killed): appended to the main thread's own channel file, whole lines
+// with O_APPEND as the reporter writes them; the line's threadId is the stalled thread's.
+// Its final line follows when it ends.
 const cliDir = process.env[ENV_DIR] === undefined || process.env[ENV_DIR] === '' ? undefined : process.env[ENV_DIR];
 const offsetMs = perfOffsetMs();
 // performance.now() of the main thread: its time origin is passed in, ours differs.
@@ -127,4 +128,8 @@ function warmUp(): void {
 }
 
 warmUp();
-native.stallAttachCapture(capture);
+native.stallAttachCapture((episode, iteration, requestHrNs, workerStalls, clockNowNs, hrNowNs) => {
+  // A stalled worker: its line goes out at once too (the channel's threadId is the record's).
+  if (cliDir !== undefined) for (const raw of workerStalls) writeAtOnce({ ...raw, clockNowNs, hrNowNs });
+  if (episode >= 0) capture(episode, iteration, requestHrNs);
+});

@@ -352,15 +352,21 @@ class Watchdog {
     ev.blocked_ns = live.busy_ns;
     recorder->stall_index.store(live.index, std::memory_order_relaxed);
     SampleKernel(*recorder, ev);
-    Consumer* capture = recorder->thread_id == 0 ? CaptureLocked() : nullptr;
+    Consumer* capture = CaptureLocked();
+    if (recorder->thread_id != 0) {
+      // Worker threads get no stack (their isolate has no session a worker can reach). The
+      // capture worker is told at once, so the CLI shows the stall while it lasts (the
+      // record itself reaches consumers when the iteration ends, as every record does).
+      ev.capture = kUnavailable;
+      if (capture != nullptr) Announce(capture, ev);
+      return;
+    }
     if (capture != nullptr && last_capture_hr_ != 0 && now_hr - last_capture_hr_ < kCaptureIntervalNs) {
       ev.capture = kNone;  // rate-limited: detected and counted, no stack
       return;
     }
     if (capture == nullptr) {
-      // Worker threads get no stack (their isolate has no session a worker can reach), and
-      // the main thread none without a capture worker.
-      ev.capture = kUnavailable;
+      ev.capture = kUnavailable;  // the main thread gets none without a capture worker
       return;
     }
     slot->request_hr = now_hr;
@@ -369,6 +375,18 @@ class Watchdog {
     capture->request = true;
     capture->request_episode = ev.episode;
     capture->request_iteration = ev.iteration;
+    Notify(capture);
+  }
+
+  // Queues a worker's stall, as it stands, for the capture worker (which skips records
+  // otherwise: Deliver() passes it by).
+  void Announce(Consumer* capture, const Event& ev) {
+    if (capture->count == kQueue) {
+      ++capture->dropped;
+    } else {
+      capture->queue[(capture->head + capture->count) % kQueue] = ev;
+      ++capture->count;
+    }
     Notify(capture);
   }
 
@@ -524,17 +542,21 @@ void CallJs(Napi::Env env, Napi::Function callback, Consumer* consumer, void*) {
   uint64_t req_episode = 0;
   uint64_t req_iteration = 0;
   const size_t n = Watchdog::Get().Drain(consumer, scratch.get(), kQueue, &dropped, &request, &req_episode, &req_iteration);
-  if (consumer->capture) {
-    if (!request) return;
-    callback.Call({Napi::Number::New(env, static_cast<double>(req_episode)),
-                   Napi::Number::New(env, static_cast<double>(req_iteration)),
-                   Napi::Number::New(env, static_cast<double>(uv_hrtime()))});
-    return;
-  }
+  if (consumer->capture && !request && n == 0) return;
   Napi::Array records = Napi::Array::New(env, n);
   for (size_t i = 0; i < n; ++i) {
     Napi::Object o = EventObject(env, scratch[i]);
     records.Set(static_cast<uint32_t>(i), o);
+  }
+  if (consumer->capture) {
+    // The capture worker: the main thread's stall to capture (episode -1: none), and the
+    // workers' stalls begun since the last call.
+    callback.Call({Napi::Number::New(env, request ? static_cast<double>(req_episode) : -1.0),
+                   Napi::Number::New(env, static_cast<double>(req_iteration)),
+                   Napi::Number::New(env, static_cast<double>(uv_hrtime())), records,
+                   Napi::Number::New(env, static_cast<double>(Clock::Get().NowNs())),
+                   Napi::Number::New(env, static_cast<double>(uv_hrtime()))});
+    return;
   }
   callback.Call({records, Napi::Number::New(env, static_cast<double>(dropped)),
                  Napi::Number::New(env, static_cast<double>(Clock::Get().NowNs())),
@@ -609,8 +631,9 @@ Napi::Value StallPort::Unsubscribe(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// stallAttachCapture(callback(episode, iteration, requestHrNs)): this thread becomes the
-// capture worker, hidden from threads() and from detection. Its function stays ref'd: the
+// stallAttachCapture(callback(episode, iteration, requestHrNs, workerStalls, clockNowNs,
+// hrNowNs)): this thread becomes the capture worker, hidden from threads() and from
+// detection. episode is -1 when the call only brings workers' stalls begun. Its function stays ref'd: the
 // worker lives for its requests, and the worker object itself is unref'd by its creator.
 Napi::Value StallPort::AttachCapture(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -77,6 +77,39 @@ describe('CLI stall capture', () => {
   });
 });
 
+describe('CLI stall capture: a frozen worker', () => {
+  it('its stall line (thread state, no stack) is written while it is frozen, and the program stops as it would', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-frozen-worker-'));
+    const out = path.join(dir, 'out.jsonl');
+    try {
+      const child = spawn(process.execPath, [cli, '--out', out, '--', process.execPath, fixture('stalls-cli.cjs'), 'freeze-worker'], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      const line = await new Promise<StallLineShape & { thread: { state: string } | null }>((resolve, reject) => {
+        const deadline = Date.now() + 20_000;
+        const look = () => {
+          const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+          const found = text.split('\n').filter((l) => l.includes('"type":"stall"')).map((l) => JSON.parse(l) as StallLineShape & { thread: { state: string } | null });
+          const worker = found.find((l) => l.threadId !== 0);
+          if (worker !== undefined) resolve(worker);
+          else if (Date.now() > deadline) reject(new Error(`no stall line for the worker: ${text.slice(-500)}`));
+          else setTimeout(look, 50);
+        };
+        look();
+      });
+      // Its iteration has not ended (and never will): the line is the at-once one.
+      expect(line).toMatchObject({ busyMs: null, capture: 'unavailable', stack: null });
+      if (process.platform === 'linux') expect(line.thread?.state).toBe('running');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(143);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('live view: a frozen loop', () => {
   it('shows "blocked <time> in <frames>" while the stall has not ended, nothing once it has', async () => {
     const { loadInternal } = await import('./helpers/uvscope.js');
