@@ -22,6 +22,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { buildFloor } from './floor/build.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
 const child = path.join(here, 'loop-overhead-child.cjs');
@@ -37,18 +39,15 @@ const { values } = parseArgs({
   },
 });
 // The floor: three empty callbacks in an addon of their own (one prepare, two checks, as
-// uvscope's probe), built here with the system C compiler against this Node's headers.
-const floorAddon = path.join(os.tmpdir(), `uvscope-floor-${process.pid}.node`);
-const headers = path.join(path.dirname(process.execPath), '..', 'include', 'node');
-const nodedir = process.env.npm_config_nodedir ? path.join(process.env.npm_config_nodedir, 'include', 'node') : headers;
+// uvscope's probe), built by bench/floor/build.mjs.
+let floorAddon = '';
 let floorBuilt = false;
 try {
-  execFileSync('cc', ['-O2', '-shared', '-fPIC', `-I${fs.existsSync(headers) ? headers : nodedir}`, path.join(here, 'floor', 'floor.c'), '-o', floorAddon], { stdio: 'pipe' });
+  floorAddon = buildFloor();
   floorBuilt = true;
 } catch (error) {
   console.log(`(floor not measured: building bench/floor/floor.c failed: ${String(error.stderr ?? error).trim().split('\n')[0]})`);
 }
-process.on('exit', () => fs.rmSync(floorAddon, { force: true }));
 const baseline = values.baseline === undefined ? undefined : path.resolve(values.baseline);
 const allVariants = ['none', ...(floorBuilt ? ['floor'] : []), ...(baseline ? ['baseline'] : []), 'uvscope', 'uvscope+iterations', 'datadog', 'eld-10ms', 'eld-per-iteration'];
 // --variants none,floor,uvscope,datadog: fewer variants, so more rounds fit in the same time.

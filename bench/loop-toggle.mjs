@@ -11,11 +11,11 @@
 // loop iteration; the spread is the range of the per-process medians. The design's floor is
 // the empty callbacks plus three reads of the counter uvscope's clock uses (measured here).
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+
+import { buildFloor } from './floor/build.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -26,11 +26,7 @@ const { values } = parseArgs({
     block: { type: 'string', default: '10000' },
   },
 });
-const floorAddon = path.join(os.tmpdir(), `uvscope-floor-${process.pid}.node`);
-const nodedir = path.resolve(process.execPath, '..', '..');
-const headers = path.join(nodedir, 'include', 'node');
-execFileSync('cc', ['-O2', '-shared', '-fPIC', `-I${fs.existsSync(headers) ? headers : nodedir}`, path.join(here, 'floor', 'floor.c'), '-o', floorAddon], { stdio: 'pipe' });
-process.on('exit', () => fs.rmSync(floorAddon, { force: true }));
+const floorAddon = buildFloor();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const variants = ['floor', 'uvscope', 'datadog'];

@@ -18,6 +18,7 @@ interface StallLineShape {
   capture: string;
   busyMs: number | null;
   stack: { functionName: string; url: string; line: number }[] | null;
+  thread: { state: string; syscall: string | null } | null;
 }
 
 describe('CLI stall capture', () => {
@@ -45,70 +46,62 @@ describe('CLI stall capture', () => {
   });
 
   it('a frozen program: its stall line, with the stack, is written while it is frozen', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-frozen-'));
-    const out = path.join(dir, 'out.jsonl');
-    try {
-      const child = spawn(process.execPath, [cli, '--out', out, '--', process.execPath, fixture('stalls-cli.cjs'), 'freeze'], {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-      // Wait for the line while the program is frozen, then stop it (SIGTERM: no handler runs, it dies).
-      const line = await new Promise<StallLineShape>((resolve, reject) => {
-        const deadline = Date.now() + 20_000;
-        const look = () => {
-          const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-          const found = text.split('\n').filter((l) => l.includes('"type":"stall"')).map((l) => JSON.parse(l) as StallLineShape);
-          if (found.length > 0) resolve(found[0]!);
-          else if (Date.now() > deadline) reject(new Error('no stall line'));
-          else setTimeout(look, 50);
-        };
-        look();
-      });
-      expect(line).toMatchObject({ threadId: 0, busyMs: null });
-      // exact on a quiet machine; a loaded one (or a sanitizer build) can take longer to land.
-      expect(['exact', 'deferred']).toContain(line.capture);
-      expect(line.stack![0]).toMatchObject({ functionName: 'frozen', line: 7 });
-      child.kill('SIGTERM');
-      expect(await exited).toBe(143);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const { line, stop } = await whileFrozen('freeze', () => true);
+    expect(line).toMatchObject({ threadId: 0, busyMs: null });
+    // exact on a quiet machine; a loaded one (or a sanitizer build) can take longer to land.
+    expect(['exact', 'deferred']).toContain(line.capture);
+    expect(line.stack![0]).toMatchObject({ functionName: 'frozen', line: 7 });
+    expect(await stop()).toBe(143);
   });
 });
 
 describe('CLI stall capture: a frozen worker', () => {
   it('its stall line (thread state, no stack) is written while it is frozen, and the program stops as it would', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-frozen-worker-'));
-    const out = path.join(dir, 'out.jsonl');
-    try {
-      const child = spawn(process.execPath, [cli, '--out', out, '--', process.execPath, fixture('stalls-cli.cjs'), 'freeze-worker'], {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-      const line = await new Promise<StallLineShape & { thread: { state: string } | null }>((resolve, reject) => {
-        const deadline = Date.now() + 20_000;
-        const look = () => {
-          const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-          const found = text.split('\n').filter((l) => l.includes('"type":"stall"')).map((l) => JSON.parse(l) as StallLineShape & { thread: { state: string } | null });
-          const worker = found.find((l) => l.threadId !== 0);
-          if (worker !== undefined) resolve(worker);
-          else if (Date.now() > deadline) reject(new Error(`no stall line for the worker: ${text.slice(-500)}`));
-          else setTimeout(look, 50);
-        };
-        look();
-      });
-      // Its iteration has not ended (and never will): the line is the at-once one.
-      expect(line).toMatchObject({ busyMs: null, capture: 'unavailable', stack: null });
-      if (process.platform === 'linux') expect(line.thread?.state).toBe('running');
-      child.kill('SIGTERM');
-      expect(await exited).toBe(143);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const { line, stop } = await whileFrozen('freeze-worker', (l) => l.threadId !== 0);
+    // Its iteration has not ended (and never will): the line is the at-once one.
+    expect(line).toMatchObject({ busyMs: null, capture: 'unavailable', stack: null });
+    if (process.platform === 'linux') expect(line.thread?.state).toBe('running');
+    expect(await stop()).toBe(143);
   });
 });
+
+/**
+ * Runs `uvscope --out <file> -- node stalls-cli.cjs <mode>` and resolves with the first stall
+ * line `pick` accepts, read from the file while the program is still frozen; `stop()` sends
+ * SIGTERM (no handler runs while frozen: it dies) and resolves with the exit code.
+ */
+async function whileFrozen(mode: string, pick: (line: StallLineShape) => boolean): Promise<{ line: StallLineShape; stop: () => Promise<number | null> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvscope-frozen-'));
+  const out = path.join(dir, 'out.jsonl');
+  const child = spawn(process.execPath, [cli, '--out', out, '--', process.execPath, fixture('stalls-cli.cjs'), mode], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const stop = async () => {
+    child.kill('SIGTERM');
+    const code = await exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+    return code;
+  };
+  try {
+    const line = await new Promise<StallLineShape>((resolve, reject) => {
+      const deadline = Date.now() + 20_000;
+      const look = () => {
+        const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+        const found = text.split('\n').filter((l) => l.includes('"type":"stall"')).map((l) => JSON.parse(l) as StallLineShape).find(pick);
+        if (found !== undefined) resolve(found);
+        else if (Date.now() > deadline) reject(new Error(`no stall line: ${text.slice(-500)}`));
+        else setTimeout(look, 50);
+      };
+      look();
+    });
+    return { line, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
 
 describe('live view: a frozen loop', () => {
   it('shows "blocked <time> in <frames>" while the stall has not ended, nothing once it has', async () => {
