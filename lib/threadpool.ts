@@ -231,10 +231,12 @@ export function makeThreadpool(native: NativeBinding) {
         busy = Math.min(total, size);
         busySource = 'tracking';
       }
-      // With a thread idle nothing waits for one (an idle thread takes the next item at
-      // once): the requests in flight beyond those running are done and wait for the loop
-      // to run their callbacks, which a blocked loop delays. Only a full pool queues.
-      queued = busySource === 'threads' && busy < size ? 0 : Math.max(0, total - busy);
+      // With every thread idle nothing waits for one (an idle thread takes the next item at
+      // once): the requests in flight are done and wait for the loop to run their callbacks,
+      // which a blocked loop delays. Only all idle: a thread working inside a lock reads as
+      // waiting too (seen under ASan, whose allocator locks), so one idle-looking thread
+      // beside work in flight proves nothing.
+      queued = busySource === 'threads' && busy === 0 ? 0 : Math.max(0, total - busy);
     }
 
     const dist = (i: number) => windowDistribution(histogram, images[i]!, base === start ? undefined : base.images[i], NS_TO_MS);

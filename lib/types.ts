@@ -73,9 +73,9 @@ export interface ThreadpoolStats {
   busy: number | null;
   /**
    * Work items waiting for a thread now: tracked requests in flight less `busy`, and 0 while
-   * the threads' state shows one idle (an idle thread takes the next item at once; the
-   * requests in flight beyond those running are then done, waiting for the loop to run
-   * their callbacks). Null unless tracking is on (`configureThreadpool({ track: true })`).
+   * the threads' state shows every thread idle (an idle thread takes the next item at once;
+   * the requests in flight are then done, waiting for the loop to run their callbacks).
+   * Null unless tracking is on (`configureThreadpool({ track: true })`).
    */
   queued: number | null;
   /** Where `busy` comes from: the pool threads' state (Linux), tracked requests, or nowhere. */
