@@ -93,7 +93,11 @@ export interface ThreadpoolStats {
    * probe; `count` 0 elsewhere). When it accounts for most of `queueWait`, the threads
    * were free and the machine had no CPU for them (a load generator on the same cores,
    * container CPU throttling): the pool was not short of threads. An upper bound when the
-   * thread ran other work in between.
+   * thread ran other work in between. A wait of 5 ms or more that the run queue does not
+   * explain counts whole when another pool thread sat free beside it (blocked on the
+   * pool's condition variable, under 1 ms of CPU since uvscope last looked at it): the
+   * probe's thread was slow to run for a reason the kernel's run queue does not show, such
+   * as the hypervisor running another guest or a page fault on a loaded machine.
    */
   cpuWait: Distribution;
   /**

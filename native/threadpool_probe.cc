@@ -163,14 +163,37 @@ class PoolThreads {
     return *pool;
   }
 
-  // On a pool thread, from the probe.
-  void AddCurrentThread() {
-    thread_local bool known = false;
-    if (known) return;
-    known = true;
-    const int tid = static_cast<int>(syscall(SYS_gettid));
+  // On a pool thread, from the probe. Returns the thread's id.
+  int AddCurrentThread() {
+    thread_local int tid = 0;
+    if (tid != 0) return tid;
+    tid = static_cast<int>(syscall(SYS_gettid));
     std::lock_guard<std::mutex> lock(mutex_);
     Add(tid);
+    return tid;
+  }
+
+  // On a pool thread, from a probe that has just started after a long wait: whether another
+  // known pool thread is blocked on the pool's condition variable now and has run for less
+  // than kFreeCpuNs since the last look at it (here or in Sample()), i.e. it was free all
+  // along rather than just done with a task. A free thread beside the waiting probe means
+  // the pool was not short of threads: the probe's own thread was slow to run (waiting for
+  // a CPU in ways the run queue does not show, such as the hypervisor running another
+  // guest). False while the variable's address is not known yet, or a state is unreadable.
+  bool OtherThreadFree(int self_tid) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cond_key_ == 0) return false;
+    bool free = false;
+    for (size_t i = 0; i < count_; ++i) {
+      if (tids_[i] == self_tid) continue;
+      const ThreadState state = ReadState(tids_[i]);
+      const double cpu = CpuNs(tids_[i]);
+      const bool idle = state.readable && state.futex_wait && state.key == cond_key_;
+      // NaN compares false: an unread or first-seen CPU time never counts as free.
+      if (idle && cpu - last_cpu_ns_[i] < kFreeCpuNs) free = true;
+      last_cpu_ns_[i] = cpu;
+    }
+    return free;
   }
 
   // Fills `out` with [tid, busy, cpuNs] per known pool thread; returns how many, and
@@ -250,6 +273,7 @@ class PoolThreads {
                  ? std::numeric_limits<double>::quiet_NaN()
                  : (st.futex_wait && st.key == cond_key_ ? 0.0 : 1.0);
       o[2] = CpuNs(tids_[i]);
+      last_cpu_ns_[i] = o[2];
     }
     return count_;
   }
@@ -262,12 +286,16 @@ class PoolThreads {
     return false;
   }
   void Add(int tid) {
-    if (count_ < kMaxPoolThreads && !Known(tid)) tids_[count_++] = tid;
+    if (count_ >= kMaxPoolThreads || Known(tid)) return;
+    last_cpu_ns_[count_] = std::numeric_limits<double>::quiet_NaN();
+    tids_[count_++] = tid;
   }
 
   std::mutex mutex_;
   int tids_[kMaxPoolThreads] = {};
+  double last_cpu_ns_[kMaxPoolThreads] = {};  // each thread's CPU time at the last look (NaN: none)
   size_t count_ = 0;
+  static constexpr double kFreeCpuNs = 1e6;
   uint64_t cond_key_ = 0;
   static constexpr uint64_t kRecountNs = 1000000000;
   long last_thread_count_ = -1;
@@ -334,6 +362,7 @@ uint64_t ThreadpoolProbe::OnTick(void* data, uint64_t now) {
   // be thread creation, not queueing.
   self->startup_ = g_configured_size.load(std::memory_order_relaxed) == 0;
   self->cpu_wait_ns_ = kUnknownNs;
+  self->free_thread_ = false;
   self->start_ns_.store(0, std::memory_order_relaxed);
   if (uv_queue_work(loop, &self->work_, OnWork, OnAfterWork) != 0) return now + self->period_ns_;
   self->in_flight_ = true;
@@ -347,7 +376,7 @@ void ThreadpoolProbe::OnWork(uv_work_t* req) {
   auto* self = static_cast<ThreadpoolProbe*>(req->data);
   self->start_ns_.store(Clock::Get().NowNs(), std::memory_order_relaxed);
 #ifdef __linux__
-  PoolThreads::Get().AddCurrentThread();  // a system call once per pool thread
+  const int tid = PoolThreads::Get().AddCurrentThread();  // a system call once per pool thread
   // How long the probe's two threads waited for a CPU: this pool thread since it last ran
   // a probe (or since it started; woken from an idle pool, that is its wake-up wait), and
   // the submitting loop thread since this probe's previous start (preempted between its
@@ -364,6 +393,13 @@ void ThreadpoolProbe::OnWork(uv_work_t* req) {
   }
   if (delay != kUnknownNs) last_delay = delay;
   if (loop_delay != kUnknownNs) self->loop_delay_ns_ = loop_delay;
+  // A long wait the run queue does not explain: look whether the pool had a free thread
+  // (a few system calls per pool thread, only then).
+  const uint64_t started = self->start_ns_.load(std::memory_order_relaxed);
+  const uint64_t waited = started > self->submit_ns_ ? started - self->submit_ns_ : 0;
+  if (waited >= kFreeCheckNs && (self->cpu_wait_ns_ == kUnknownNs || self->cpu_wait_ns_ + kFreeCheckNs <= waited)) {
+    self->free_thread_ = PoolThreads::Get().OtherThreadFree(tid);
+  }
 #endif
   self->done_ns_ = Clock::Get().NowNs();
 }
@@ -377,7 +413,12 @@ void ThreadpoolProbe::OnAfterWork(uv_work_t* req, int status) {
     const uint64_t wait = start > self->submit_ns_ ? start - self->submit_ns_ : 0;
     if (!self->startup_) {
       self->queue_wait_->Record(wait);
-      if (self->cpu_wait_ns_ != kUnknownNs) self->cpu_wait_->Record(self->cpu_wait_ns_ < wait ? self->cpu_wait_ns_ : wait);
+      // With a free thread beside it, none of the wait was for a thread.
+      if (self->free_thread_) {
+        self->cpu_wait_->Record(wait);
+      } else if (self->cpu_wait_ns_ != kUnknownNs) {
+        self->cpu_wait_->Record(self->cpu_wait_ns_ < wait ? self->cpu_wait_ns_ : wait);
+      }
     }
     self->callback_delay_->Record(now > self->done_ns_ ? now - self->done_ns_ : 0);
     self->completed_.store(self->completed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

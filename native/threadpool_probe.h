@@ -19,7 +19,9 @@ namespace uvscope {
 // to its after-work callback on the loop (callback delay). The libuv pool is process-wide,
 // so the queue wait is the same whichever thread measures it. On Linux it also records
 // how much of each queue wait the pool thread spent waiting for a CPU (schedstat): on a
-// CPU-starved machine an idle pool's item waits for a CPU, not for a thread. The first
+// CPU-starved machine an idle pool's item waits for a CPU, not for a thread; and where the
+// run queue does not explain a long wait, whether another pool thread sat free meanwhile
+// (then all of it is counted so). The first
 // probes, submitted before any completed, are left out of the queue wait: one of them
 // starts the pool, and libuv creates its threads inside that submission.
 //
@@ -44,6 +46,8 @@ class ThreadpoolProbe : public Component {
   // Kinds of tracked in-flight work (lib/threadpool.ts maps async_hooks types onto them).
   static constexpr int kKinds = 3;  // fs, dns, crypto
   static constexpr uint64_t kUnknownNs = UINT64_MAX;
+  // A queue wait this much longer than its CPU wait makes the probe look for a free thread.
+  static constexpr uint64_t kFreeCheckNs = 5'000'000;
 
   explicit ThreadpoolProbe(Instance* instance);
   ~ThreadpoolProbe() override;
@@ -77,6 +81,7 @@ class ThreadpoolProbe : public Component {
   std::atomic<uint64_t> start_ns_{0};
   uint64_t done_ns_ = 0;
   uint64_t cpu_wait_ns_ = kUnknownNs;  // pool thread writes, like done_ns_
+  bool free_thread_ = false;           // pool thread writes: another pool thread was free as it started
   bool startup_ = false;               // loop thread: the probe may have started the pool
   int loop_tid_ = 0;                   // the submitting loop thread (Linux)
   uint64_t loop_delay_ns_ = 0;         // its run_delay at the previous probe's start; pool threads, in turn
