@@ -1,7 +1,7 @@
-// One process of bench/loop-toggle.mjs: uvscope, @datadog/native-metrics and the empty
-// callbacks (bench/floor/floor.c) all loaded, one of them running at a time; blocks of a
-// setImmediate chain under each, in a shuffled order every round. Prints a JSON line:
-// { cpuNs: { none: [...], floor: [...], uvscope: [...], datadog: [...] }, recorded, expected,
+// One process of bench/loop-toggle.mjs: uvscope, @datadog/native-metrics and the floor's
+// callbacks (bench/floor/floor.c: empty, or each taking a stamp) all loaded, one of them
+// running at a time; blocks of a setImmediate chain under each, in a shuffled order every round. Prints a JSON line:
+// { cpuNs: { none: [...], floor: [...], stamps: [...], uvscope: [...], datadog: [...] }, recorded, expected,
 // counterNs } (counterNs: one read of the counter uvscope's clock uses).
 // Usage: node loop-toggle-child.cjs <floor addon> <iterations per block> <rounds>
 const [floorPath, blockArg, roundsArg] = process.argv.slice(2);
@@ -16,7 +16,8 @@ metrics.start();
 const groups = { uvscope: floor.collect('uvscope.node'), datadog: floor.collect('native-metrics') };
 const toggles = {
   none: { on() {}, off() {} },
-  floor: { on: () => floor.start(), off: () => floor.stop() },
+  floor: { on: () => floor.start(false), off: () => floor.stop() },
+  stamps: { on: () => floor.start(true), off: () => floor.stop() },
   uvscope: { on: () => floor.resume(groups.uvscope), off: () => floor.pause(groups.uvscope) },
   datadog: { on: () => floor.resume(groups.datadog), off: () => floor.pause(groups.datadog) },
 };
