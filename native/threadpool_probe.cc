@@ -196,6 +196,19 @@ class PoolThreads {
     return free;
   }
 
+  // On a pool thread, from a probe picked up at once (the pool had an idle thread): while
+  // the condition variable is not known, look at the other pool threads; if they all wait
+  // on one key, that is it. System calls only until the key is known.
+  void LearnKey(int self_tid) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cond_key_ != 0 || !AllKnownLocked()) return;
+    ThreadState states[kMaxPoolThreads];
+    for (size_t i = 0; i < count_; ++i) {
+      if (tids_[i] != self_tid) states[i] = ReadState(tids_[i]);
+    }
+    LearnKeyLocked(states, self_tid);
+  }
+
   // Fills `out` with [tid, busy, cpuNs] per known pool thread; returns how many, and
   // through `idle_waiters` the threads now blocked on the pool's condition variable
   // (-1 while its address is unknown).
@@ -219,13 +232,16 @@ class PoolThreads {
       });
     }
 
-    // The condition variable idle pool threads wait on: a key two known pool threads
-    // share. Until then a known pool thread's key is a candidate, confirmed when another
-    // thread waits on it too (or when the pool has a single thread).
+    // The condition variable idle pool threads wait on. Once every pool thread is known:
+    // the key they all wait on at once (LearnKeyLocked). Until then (libuv without thread
+    // names finds its threads one by one): a key two known pool threads share, a
+    // known thread's key being a candidate meanwhile (or the key of a single-thread pool).
     ThreadState states[kMaxPoolThreads];
     for (size_t i = 0; i < count_; ++i) states[i] = ReadState(tids_[i]);
+    const unsigned expected = g_configured_size.load();
+    if (cond_key_ == 0 && AllKnownLocked()) LearnKeyLocked(states, -1);
     uint64_t candidate = cond_key_;
-    for (size_t i = 0; i < count_ && cond_key_ == 0; ++i) {
+    for (size_t i = 0; i < count_ && cond_key_ == 0 && !AllKnownLocked(); ++i) {
       if (!states[i].futex_wait) continue;
       if (candidate == 0) candidate = states[i].key;
       for (size_t j = i + 1; j < count_; ++j) {
@@ -233,7 +249,6 @@ class PoolThreads {
       }
     }
     if (cond_key_ != 0) candidate = cond_key_;
-    const unsigned expected = g_configured_size.load();
     if (cond_key_ == 0 && candidate != 0 && count_ == 1 && expected == 1) cond_key_ = candidate;
 
     // Without names, idle pool threads not yet known are found by what they wait on.
@@ -284,6 +299,27 @@ class PoolThreads {
       if (tids_[i] == tid) return true;
     }
     return false;
+  }
+  // Every thread of a pool of two or more is known.
+  bool AllKnownLocked() const {
+    // The size the pool started with (known once a probe completed); known threads mean
+    // the pool has started, with the size libuv's rule gives.
+    unsigned size = g_configured_size.load();
+    if (size == 0 && count_ > 0) size = ConfiguredSize();
+    return size >= 2 && count_ >= size;
+  }
+  // The condition variable is the key every known pool thread but `skip_tid` waits on at
+  // once: a lock some of them contend on is held by one that runs, so they are not all on
+  // it (a key two threads share can be such a lock: CI's sanitizer build read three
+  // threads inside one allocator lock as idle, and `busy` 1 of 4 from then on).
+  void LearnKeyLocked(const ThreadState* states, int skip_tid) {
+    uint64_t key = 0;
+    for (size_t i = 0; i < count_; ++i) {
+      if (tids_[i] == skip_tid) continue;
+      if (!states[i].readable || !states[i].futex_wait || (key != 0 && states[i].key != key)) return;
+      key = states[i].key;
+    }
+    cond_key_ = key;
   }
   void Add(int tid) {
     if (count_ >= kMaxPoolThreads || Known(tid)) return;
@@ -397,6 +433,7 @@ void ThreadpoolProbe::OnWork(uv_work_t* req) {
   // (a few system calls per pool thread, only then).
   const uint64_t started = self->start_ns_.load(std::memory_order_relaxed);
   const uint64_t waited = started > self->submit_ns_ ? started - self->submit_ns_ : 0;
+  if (waited < kQuickPickupNs) PoolThreads::Get().LearnKey(tid);
   if (waited >= kFreeCheckNs && (self->cpu_wait_ns_ == kUnknownNs || self->cpu_wait_ns_ + kFreeCheckNs <= waited)) {
     self->free_thread_ = PoolThreads::Get().OtherThreadFree(tid);
   }

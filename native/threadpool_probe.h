@@ -48,6 +48,9 @@ class ThreadpoolProbe : public Component {
   static constexpr uint64_t kUnknownNs = UINT64_MAX;
   // A queue wait this much longer than its CPU wait makes the probe look for a free thread.
   static constexpr uint64_t kFreeCheckNs = 5'000'000;
+  // A probe picked up this fast found an idle thread: the moment to learn what idle pool
+  // threads wait on.
+  static constexpr uint64_t kQuickPickupNs = 1'000'000;
 
   explicit ThreadpoolProbe(Instance* instance);
   ~ThreadpoolProbe() override;
