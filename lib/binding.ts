@@ -107,7 +107,7 @@ export interface NativeBinding {
    * cannot say: `state` from its stat letter, `syscall` the call it is blocked in (null when
    * running or not in one).
    */
-  threadKernelState(tid: number): { state: 'running' | 'sleeping' | 'disk' | 'other'; syscall: string | null } | null;
+  threadKernelState(tid: number): { state: 'running' | 'sleeping' | 'disk' | 'other'; syscall: string | null; cpuMs: number | null } | null;
   /** The loading thread's Linux thread id (0 elsewhere). */
   currentTid: number;
   /** Turns the iteration ring on or off with a busy-time filter; returns the ring's write cursor. */

@@ -310,7 +310,7 @@ export function makeLoopStats(native: NativeBinding, sources: LoopSources) {
         elapsedMs: activity.elapsedMs,
         busyMs: activity.busyMs,
         waiting: activity.waiting,
-        kernel: kernel === null ? null : { state: kernel.state, syscall: kernel.syscall },
+        kernel: kernel === null ? null : { state: kernel.state, syscall: kernel.syscall, cpuMs: kernel.cpuMs },
       },
       timestamp: part.timestamp,
       windowMs: part.windowMs,

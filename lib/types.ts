@@ -203,6 +203,12 @@ export interface ThreadKernelState {
    * is running or in none.
    */
   syscall: string | null;
+  /**
+   * CPU time the thread has used since it started (user + system), ms, at the kernel's
+   * clock-tick resolution (usually 10 ms); null where unknown. Beside a long iteration it
+   * tells computing from waiting: a piscina worker parked in `Atomics.wait` adds none.
+   */
+  cpuMs: number | null;
 }
 
 /**

@@ -114,6 +114,17 @@ bool ReadKernelThreadState(int tid, KernelThreadState* out) {
   const char* close_paren = std::strrchr(buf, ')');
   if (close_paren == nullptr || close_paren[1] != ' ' || close_paren[2] == '\0') return false;
   out->state = close_paren[2];
+  // Fields after the name: state (3) ... utime (14), stime (15), in clock ticks.
+  const char* p = close_paren + 2;
+  unsigned long long ticks[2] = {0, 0};
+  int field = 3;
+  for (; *p != '\0' && field < 15; ++p) {
+    if (*p != ' ') continue;
+    ++field;
+    if (field == 14 || field == 15) ticks[field - 14] = std::strtoull(p + 1, nullptr, 10);
+  }
+  static const long hz = sysconf(_SC_CLK_TCK);
+  if (field == 15 && hz > 0) out->cpu_ns = static_cast<int64_t>((ticks[0] + ticks[1]) * (1000000000ull / static_cast<unsigned long long>(hz)));
   std::snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
   // "running", "-1 sp pc" (blocked outside a system call) or "nr arg1 ... sp pc". Reading
   // another thread's syscall file needs ptrace access to the process; Yama and seccomp
@@ -186,6 +197,8 @@ Napi::Value ThreadKernelState(const Napi::CallbackInfo& info) {
                               : Napi::String::New(env, "syscall " + std::to_string(state.syscall));
   }
   if (Failed(syscall) || !out.Set("syscall", syscall)) return {};
+  Napi::Value cpu = state.cpu_ns >= 0 ? Napi::Number::New(env, static_cast<double>(state.cpu_ns) / 1e6) : env.Null();
+  if (Failed(cpu) || !out.Set("cpuMs", cpu)) return {};
   return out;
 }
 

@@ -16,6 +16,9 @@ struct KernelThreadState {
   // The system call the thread is blocked in (its number on this architecture), -1 when it
   // is not in one (running, or blocked outside a system call), -2 where unknown.
   long syscall = -2;
+  // CPU time the thread has used since it started (user + system), ns, at the kernel's
+  // clock-tick resolution (usually 10 ms); -1 where unknown.
+  int64_t cpu_ns = -1;
 };
 
 // The thread's Linux id, for the calling thread. 0 where the platform has none.

@@ -80,6 +80,8 @@ export interface StallGroup {
   longestMs: number;
   /** The innermost frames (Node's or V8's builtins) the group's stacks landed in, the first 4 seen. */
   inside: string[];
+  /** `longestMs` is a stall whose iteration never ended: the thread was still in it at the end (a lower bound). */
+  unended?: boolean;
 }
 
 /** A group's key and parts: stalls under one user frame are one group, whatever builtin they were in. */
@@ -163,6 +165,22 @@ export function addStall(state: StallState, line: StallLine): void {
   if (group !== undefined) group.longestMs = Math.max(group.longestMs, ms);
 }
 
+/**
+ * A stall whose iteration never ended (a worker that ended, or the program exited, inside
+ * it): its length is what the thread had spent in that iteration by the end, not the
+ * blocked time at detection. Takes the thread's last view of that iteration.
+ */
+export function endOpenStall(state: StallState, iteration: number, busyMs: number): void {
+  const line = state.lines.find((l) => l.iteration === iteration && l.busyMs === null);
+  if (line === undefined) return;
+  const group = state.groups.get(groupParts(line).key);
+  if (group === undefined || busyMs < line.blockedMs) return;
+  if (busyMs >= group.longestMs) {
+    group.longestMs = busyMs;
+    group.unended = true;
+  }
+}
+
 /** The stall of an iteration, if one was captured (for `slowest[].stall`). */
 export function stallOf(state: StallState, iteration: number): StallLine | null {
   return state.lines.find((l) => l.iteration === iteration) ?? null;
@@ -171,7 +189,7 @@ export function stallOf(state: StallState, iteration: number): StallLine | null 
 /** Groups, most frequent first. */
 export function stallGroups(state: StallState): StallGroup[] {
   return [...state.groups.values()]
-    .map(({ where, count, longestMs, inside }) => ({ where, count, longestMs, inside }))
+    .map(({ where, count, longestMs, inside, unended }) => ({ where, count, longestMs, inside, ...(unended ? { unended } : {}) }))
     .sort((a, b) => b.count - a.count || b.longestMs - a.longestMs);
 }
 
@@ -182,7 +200,7 @@ export function stallSummaryLines(state: StallState, ms: (v: number) => string, 
   const lines = groups.slice(0, max).map((g) => {
     // Several builtins under one user frame (a CPU-bound handler): name them after it.
     const inside = !g.where.includes(' ← ') && g.inside.length > 1 ? ` (in ${g.inside.slice(0, 3).join(', ')}${g.inside.length > 3 ? ', …' : ''})` : '';
-    return `    ${g.where} × ${g.count}, longest ${ms(g.longestMs)}${inside}`;
+    return `    ${g.where} × ${g.count}, longest ${ms(g.longestMs)}${g.unended ? ' (never ended: still in it at the end)' : ''}${inside}`;
   });
   if (groups.length > max) lines.push(`    … ${groups.length - max} more places`);
   return lines;

@@ -1,11 +1,11 @@
 // The summary printed when the program ends: a pure function of what the CLI collected.
 import { commandLine, count, fit, ms, paint, percent, seconds } from './format.js';
-import type { ThreadActivity } from '../types.js';
+import type { ThreadActivity, ThreadKernelState } from '../types.js';
 import { LONG_ITERATION_MS, type Run, type RunStats, type SaturationPeriod, type SlowIteration, type ThreadState, wholeRun } from './model.js';
 import { applicationThread, programLine, threadLabel } from './labels.js';
 import type { AliveLine, WindowLine } from './protocol.js';
 import { aliveParts, aliveText, keepAliveText } from './render.js';
-import { type StallGroup, stallGroups, stallOf, stallSummaryLines } from './stalls.js';
+import { endOpenStall, type StallGroup, stallGroups, stallOf, stallSummaryLines } from './stalls.js';
 import type { StallLine } from './protocol.js';
 
 /** How the program ended, as the CLI saw it. */
@@ -115,6 +115,11 @@ function blockedIn(syscall: string | null | undefined): string {
   return syscall ? `${syscall}()` : 'the kernel';
 }
 
+/** `; 2.1s on a CPU since it started`: beside a long iteration, computing or waiting. */
+function cpuText(kernel: ThreadKernelState | null | undefined): string {
+  return kernel?.cpuMs != null ? `; ${ms(kernel.cpuMs)} on a CPU since it started` : '';
+}
+
 /**
  * What the main thread last saw a worker doing, when the loop's numbers alone would
  * mislead: ended inside or at the end of a long iteration, or at its last sighting inside
@@ -131,13 +136,13 @@ export function activityNote(t: ThreadState, startTime: number): string | null {
     // tells which it was.
     const before = t.observedAlive?.activity;
     return before?.state === 'blocked'
-      ? `ended in a ${ms(a.busyMs)} iteration, blocked in ${blockedIn(before.kernel?.syscall)}`
-      : `ended while busy: last iteration ${ms(a.busyMs)}, never back in its loop`;
+      ? `ended in a ${ms(a.busyMs)} iteration, blocked in ${blockedIn(before.kernel?.syscall)}${cpuText(before.kernel)}`
+      : `ended while busy: last iteration ${ms(a.busyMs)}, never back in its loop${cpuText(before?.kernel)}`;
   }
   if (a.elapsedMs < LONG_ITERATION_MS) return null;
   const when = seen.final ? 'at exit' : `at +${seconds(seen.time - startTime)}`;
-  if (a.state === 'blocked') return `${when} blocked ${ms(a.elapsedMs)} in ${blockedIn(a.kernel?.syscall)}, not running`;
-  if (a.state === 'running') return `${when} running JavaScript ${ms(a.elapsedMs)}, not back in its loop`;
+  if (a.state === 'blocked') return `${when} blocked ${ms(a.elapsedMs)} in ${blockedIn(a.kernel?.syscall)}, not running${cpuText(a.kernel)}`;
+  if (a.state === 'running') return `${when} running JavaScript ${ms(a.elapsedMs)}, not back in its loop${cpuText(a.kernel)}`;
   if (a.state === 'busy') return `${when} inside one iteration ${ms(a.elapsedMs)} (running or blocked)`;
   return null;
 }
@@ -166,7 +171,26 @@ function lastAlive(t: ThreadState): WindowLine | null {
   return t.history[t.history.length - 1] ?? null;
 }
 
+/**
+ * A stall whose iteration the thread never left (a worker ended inside it, or was inside it
+ * when last seen): its length is the busy time of that iteration in the last view of it.
+ */
+function settleOpenStall(t: ThreadState): void {
+  const alive = t.observedAlive?.activity;
+  const last = t.observed?.activity;
+  if (alive?.iteration == null) {
+    // Never seen alive inside it (terminated between two looks): an ended thread's newest
+    // stall, still open, is the iteration it ended in.
+    const newest = t.stalls.lines[t.stalls.lines.length - 1];
+    if (last?.state === 'ended' && newest !== undefined && newest.busyMs === null) endOpenStall(t.stalls, newest.iteration, last.busyMs);
+    return;
+  }
+  const busy = last?.state === 'ended' || last?.iteration === alive.iteration ? last.busyMs : alive.busyMs;
+  endOpenStall(t.stalls, alive.iteration, Math.max(busy, alive.busyMs));
+}
+
 export function summaryData(run: Run, outcome: Outcome, command: readonly string[]): SummaryData {
+  for (const t of run.threads.values()) settleOpenStall(t);
   return {
     uvscope: 1,
     type: 'summary',
@@ -217,6 +241,7 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
   lines.push(p.bold(`uvscope summary · ${commandLine(options.command)}`));
   lines.push(`ran ${seconds(outcome.endTime - run.startTime)} · ${ended} · ${run.threads.size} thread(s) observed`);
 
+  for (const t of run.threads.values()) settleOpenStall(t);
   const threads = [...run.threads.values()].sort((a, b) => workMs(b) - workMs(a));
   if (threads.length === 0) {
     lines.push('no Node.js process reported: was the command a Node program (or one that starts Node)?');
@@ -259,7 +284,7 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
       const phases = [['poll', s.phases.poll.totalMs], ['check', s.phases.check.totalMs], ['timers', s.phases.timers.totalMs]] as const;
       const top = phases.reduce((a, b) => (b[1] > a[1] ? b : a));
       lines.push(
-        `    ${at(w.time - s.windowMs).padStart(8)}  util ${percent(s.utilization).padStart(4)} · slowest ${ms(s.busy.maxMs)}` +
+        `    ${at(w.time - s.windowMs).padStart(8)}  util ${percent(s.utilization).padStart(4)} · ${s.busy.count > 0 ? `slowest ${ms(s.busy.maxMs)}` : 'no iteration ended in it'}` +
           (top[1] > 0 ? ` · mostly ${top[0]} (${ms(top[1])})` : ''),
       );
     }
@@ -309,7 +334,7 @@ export function renderSummary(run: Run, outcome: Outcome, options: SummaryOption
       const name = threadLabel(t);
       const n = runNumbers(t);
       const note = activityNote(t, run.startTime);
-      lines.push(`  ${name}: ${count(n.iterations)} iterations, util ${percent(utilization(t))}, slowest ${ms(n.busyMaxMs)} · ${programLine(t)}`);
+      lines.push(`  ${name}: ${count(n.iterations)} iterations, util ${percent(utilization(t))}, ${n.iterations > 0 ? `slowest ${ms(n.busyMaxMs)}` : 'no iteration ended'} · ${programLine(t)}`);
       if (note !== null) lines.push(`    ${note}`);
     }
     if (quiet.length > 8) lines.push(`  … and ${quiet.length - 8} more`);

@@ -53,7 +53,7 @@ assertType<Equal<uvscope.ThreadActivity['state'], 'idle' | 'running' | 'blocked'
 assertType<Equal<uvscope.ThreadActivity['iteration'], number | null>>();
 assertType<Equal<uvscope.ThreadActivity['waiting'], boolean | null>>();
 assertType<Equal<uvscope.ThreadActivity['kernel'], uvscope.ThreadKernelState | null>>();
-assertType<Equal<uvscope.ThreadKernelState, { state: 'running' | 'sleeping' | 'disk' | 'other'; syscall: string | null }>>();
+assertType<Equal<uvscope.ThreadKernelState, { state: 'running' | 'sleeping' | 'disk' | 'other'; syscall: string | null; cpuMs: number | null }>>();
 
 // IterationRecord: exactly the SPEC fields.
 assertType<
