@@ -199,6 +199,37 @@ describe('uvscope --report: workers', () => {
   }, 120_000);
 });
 
+describe('uvscope report: workers that end inside one iteration', () => {
+  // The main thread's view of a worker (`thread` lines): seen inside one iteration, then ended.
+  function ended(last: { state: 'blocked' | 'running'; cpuMs: number }) {
+    const b = new ReportBuilder();
+    const base = { uvscope: 1, pid: 3 };
+    b.add({ ...base, threadId: 0, type: 'start', ppid: 1, argv: ['node', 'server.js'], node: 'v24', uv: '1', time: 1_000 });
+    const kernel = { state: last.state === 'blocked' ? 'sleeping' : 'running', syscall: last.state === 'blocked' ? 'futex' : null, cpuMs: last.cpuMs };
+    const stats = { ...statsOf(1000, 0), iterations: 0, utilization: 1, activeMs: 1000, idleMs: 0 };
+    b.add({ ...base, threadId: 5, type: 'thread', time: 2_000, stats, total: stats, activity: { state: last.state, iteration: 1, elapsedMs: 900, busyMs: 900, waiting: false, kernel } });
+    const end = { ...statsOf(2000, 1500), iterations: 1, utilization: 1, activeMs: 500, idleMs: 0, ended: true };
+    b.add({ ...base, threadId: 5, type: 'thread', time: 2_500, stats: end, total: end, activity: { state: 'ended', iteration: null, elapsedMs: 0, busyMs: 1500, waiting: null, kernel: null } });
+    return b.data().threads.find((t) => t.threadId === 5)!.verdicts;
+  }
+
+  it('a piscina worker parked in Atomics.wait (blocked, little CPU): waiting, not a blocked loop without headroom', () => {
+    const verdicts = ended({ state: 'blocked', cpuMs: 120 });
+    const parked = verdicts.find((v) => v.title === 'Ended while parked in one iteration');
+    expect(parked, JSON.stringify(verdicts)).toMatchObject({ level: 'info' });
+    expect(parked!.text).toContain('futex');
+    expect(parked!.text).toContain('It used 120 ms of CPU since it started');
+    expect(verdicts.map((v) => v.title)).not.toContain('The event loop was blocked');
+    expect(verdicts.map((v) => v.title)).not.toContain('The loop had no headroom');
+  });
+
+  it('a worker that computed through it (CPU time close to the iteration): a problem', () => {
+    const verdicts = ended({ state: 'running', cpuMs: 1400 });
+    expect(verdicts.find((v) => v.title === 'Ended inside a long iteration'), JSON.stringify(verdicts)).toMatchObject({ level: 'problem' });
+    expect(verdicts.map((v) => v.title)).toContain('The event loop was blocked');
+  });
+});
+
 describe('uvscope report: stalls', () => {
   it('shows a stall stack (function names as text) on hover over its slow iteration, and its top frame in the verdict', async () => {
     const b = new ReportBuilder();

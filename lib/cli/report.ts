@@ -124,6 +124,8 @@ interface ThreadData {
   stuckWaiting: boolean;
   stuckEnded: boolean;
   stuckSyscall: string | null;
+  /** The thread's CPU time since it started at that view (Linux), ms; null where unknown. */
+  stuckCpuMs: number | null;
 }
 
 /** A finding at the top of the report, linked to the chart that shows it. */
@@ -196,7 +198,7 @@ export class ReportBuilder {
     const key = `${pid}-${threadId}`;
     let t = this.threads.get(key);
     if (t === undefined) {
-      t = { pid, threadId, argv: [], start: null, buckets: [], factor: 1, pending: null, slow: [], slowSeen: 0, fromTimeline: false, wallOffset: null, stalls: [], stallsOpen: new Map(), stallsSeen: 0, poolSize: null, poolUsed: false, alive: null, keepAlive: null, exitCode: null, error: null, windows: 0, observed: [], activity: null, stuckMs: 0, stuckWaiting: false, stuckEnded: false, stuckSyscall: null };
+      t = { pid, threadId, argv: [], start: null, buckets: [], factor: 1, pending: null, slow: [], slowSeen: 0, fromTimeline: false, wallOffset: null, stalls: [], stallsOpen: new Map(), stallsSeen: 0, poolSize: null, poolUsed: false, alive: null, keepAlive: null, exitCode: null, error: null, windows: 0, observed: [], activity: null, stuckMs: 0, stuckWaiting: false, stuckEnded: false, stuckSyscall: null, stuckCpuMs: null };
       this.threads.set(key, t);
     }
     return t;
@@ -289,9 +291,13 @@ export class ReportBuilder {
           // An ended thread's busyMs is the iteration it ended in (terminated while busy).
           const inside = a.state === 'running' || a.state === 'busy' || a.state === 'blocked' || a.state === 'ended';
           t.stuckMs = inside ? a.busyMs : 0;
-          t.stuckWaiting = a.state === 'blocked';
           t.stuckEnded = a.state === 'ended';
-          t.stuckSyscall = a.kernel?.syscall ?? null;
+          // An ended thread keeps what it was last seen doing alive (blocked or running).
+          if (a.state !== 'ended') {
+            t.stuckWaiting = a.state === 'blocked';
+            t.stuckSyscall = a.kernel?.syscall ?? null;
+            t.stuckCpuMs = a.kernel?.cpuMs ?? null;
+          }
         }
         if (a !== undefined && a !== null) t.activity = `${a.state}${a.kernel?.syscall ? ` in ${a.kernel.syscall}` : ''}${a.state !== 'idle' && a.state !== 'ended' ? `, ${ms(a.busyMs)} into its iteration` : ''}`;
         break;
@@ -472,29 +478,36 @@ function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: num
   const [topPhase, topMs] = (Object.entries(phases) as ['poll' | 'check' | 'timers', number][]).sort((a, b) => b[1] - a[1])[0]!;
   // An iteration still under way is in no window's numbers yet: the main thread's view tells.
   const stuck = t.stuckMs >= DELAY_MAX_MS;
+  // Parked, not computing: last seen blocked in the kernel inside that iteration, and (where
+  // the kernel says) with less CPU time since it started than half the iteration.
+  const parked = stuck && t.stuckWaiting && (t.stuckCpuMs === null || t.stuckCpuMs < t.stuckMs / 2);
+  const cpu = t.stuckCpuMs !== null ? ` It used ${ms(t.stuckCpuMs)} of CPU since it started.` : '';
+  const parkedIn = `blocked in the kernel${t.stuckSyscall !== null ? ` (${t.stuckSyscall})` : ''}: a worker parked in Atomics.wait (as piscina's idle workers are) or waiting on a lock.${cpu} Its loop ran nothing meanwhile; libuv counts the time as busy.`;
   if (stuck) {
     out.push(
-      t.stuckEnded
-        ? { level: 'problem', title: 'Ended inside a long iteration', text: `The thread ended ${ms(t.stuckMs)} into one iteration (terminated or exited while a callback ran): that iteration is in no window.`, chart: `${key}-util` }
+      t.stuckEnded && parked
+        ? { level: 'info', title: 'Ended while parked in one iteration', text: `The thread ended ${ms(t.stuckMs)} into one iteration, last seen ${parkedIn} That iteration is in no window.`, chart: `${key}-util` }
+        : t.stuckEnded
+        ? { level: 'problem', title: 'Ended inside a long iteration', text: `The thread ended ${ms(t.stuckMs)} into one iteration (terminated or exited while a callback ran): that iteration is in no window.${cpu}`, chart: `${key}-util` }
         : t.stuckWaiting
-        ? { level: 'info', title: 'Waiting inside one iteration at the end', text: `Last seen ${ms(t.stuckMs)} into one iteration, blocked in the kernel${t.stuckSyscall !== null ? ` (${t.stuckSyscall})` : ''}: a worker parked in Atomics.wait (as piscina's idle workers are) or waiting on a lock. Its loop ran nothing meanwhile; libuv counts the time as busy.`, chart: `${key}-util` }
+        ? { level: 'info', title: 'Waiting inside one iteration at the end', text: `Last seen ${ms(t.stuckMs)} into one iteration, ${parkedIn}`, chart: `${key}-util` }
         : { level: 'problem', title: 'Running inside one iteration at the end', text: `Last seen ${ms(t.stuckMs)} into one iteration, running: a long synchronous callback. Its loop ran nothing meanwhile.`, chart: `${key}-util` },
     );
   }
   const blocked = maxBusy >= DELAY_MAX_MS || p99Median >= DELAY_P99_MS;
   const slowNote = t.slowSeen > 0 ? `; ${t.slowSeen} slow iteration${t.slowSeen === 1 ? '' : 's'} ${t.fromTimeline ? 'recorded' : 'in the saved run (its 5 slowest per window)'}` : '';
-  if (blocked || !stuck) out.push(
+  if ((blocked && !parked) || !stuck) out.push(
     blocked
       ? { level: 'problem', title: 'The event loop was blocked', text: `Longest iteration ${ms(maxBusy)} busy (window ending at ${sec(worst.end).toFixed(1)} s), median per-window p99 ${ms(p99Median)}${slowNote}. Nothing else on this thread ran meanwhile: timers, I/O and requests waited.`, chart: `${key}-slow` }
       : { level: 'ok', title: 'No long blocking', text: `Longest iteration ${ms(maxBusy)} busy, median per-window p99 ${ms(p99Median)} (a problem from ${DELAY_MAX_MS} ms max or ${DELAY_P99_MS} ms p99)${slowNote}.`, chart: `${key}-p99` },
   );
   if (busyTotal > 0) {
-    out.push({ level: blocked ? 'problem' : 'info', title: `Busy time went to ${topPhase}`, text: `${pct(topMs / busyTotal)} of the loop's busy time (${ms(topMs)} of ${ms(busyTotal)}) was in ${topPhase}: ${PHASE_MEANING[topPhase]}.`, chart: `${key}-phases` });
+    out.push({ level: blocked && !parked ? 'problem' : 'info', title: `Busy time went to ${topPhase}`, text: `${pct(topMs / busyTotal)} of the loop's busy time (${ms(topMs)} of ${ms(busyTotal)}) was in ${topPhase}: ${PHASE_MEANING[topPhase]}.`, chart: `${key}-phases` });
   }
   const utils = buckets.map((b) => (b.windowMs > 0 ? b.activeMs / b.windowMs : 0));
   const utilMedian = median(utils);
   out.push(
-    utilMedian >= SATURATED_UTILIZATION && stuck && t.stuckWaiting
+    utilMedian >= SATURATED_UTILIZATION && (parked || (stuck && t.stuckWaiting))
       ? { level: 'info', title: `Utilization ${pct(utilMedian)} median`, text: `Median utilization ${pct(utilMedian)}: the time parked inside its iteration counts as busy; it was waiting, not running.`, chart: `${key}-util` }
       : utilMedian >= SATURATED_UTILIZATION
       ? { level: 'problem', title: 'The loop had no headroom', text: `Median utilization ${pct(utilMedian)}: the loop was busy nearly all the time; more load will queue.`, chart: `${key}-util` }
@@ -512,7 +525,7 @@ function verdicts(t: ThreadData, buckets: Bucket[], key: string, sec: (wall: num
       frames.set(top, f);
     }
     const top = [...frames].sort((a, b) => b[1].blocked - a[1].blocked).slice(0, 3);
-    out.push({ level: 'problem', title: `${t.stallsSeen} stall${t.stallsSeen === 1 ? '' : 's'} captured`, text: top.length > 0 ? `Top frames: ${top.map(([f, v]) => `${f} (${v.count}×, longest ${ms(v.blocked)})`).join('; ')}.` : 'No stack was captured for them.', chart: `${key}-slow` });
+    out.push({ level: parked && top.length === 0 ? 'info' : 'problem', title: `${t.stallsSeen} stall${t.stallsSeen === 1 ? '' : 's'} captured`, text: top.length > 0 ? `Top frames: ${top.map(([f, v]) => `${f} (${v.count}×, longest ${ms(v.blocked)})`).join('; ')}.` : 'No stack was captured for them.', chart: `${key}-slow` });
   }
 
   if (t.threadId === 0) {
